@@ -1,0 +1,56 @@
+"""Write outputs under a temporary name and rename them into place only when complete.
+
+A crash, an exception or Ctrl-C must never leave a file that looks finished:
+readers (and resumable batch runs) trust any file with its final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from facemirror.errors import OutputError
+
+
+def partial_path(final: str | Path) -> Path:
+    """The temporary name used while ``final`` is being written: hidden, same folder, same suffix."""
+    final = Path(final)
+    return final.with_name(f".{final.stem}.partial{final.suffix}")
+
+
+def check_writable_dir(folder: str | Path) -> Path:
+    """Create ``folder`` if needed and make sure files can be written there, else raise OutputError."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(folder, f"cannot create the output folder ({exc.strerror or exc})") from exc
+    if not folder.is_dir():
+        raise OutputError(folder, "the output path exists and is not a folder")
+    try:  # os.access lies for root and on some network shares: really try to write
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputError(folder, f"the output folder is not writable ({exc.strerror or exc})") from exc
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_output(final: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it to ``final`` on success, delete it on failure."""
+    final = Path(final)
+    check_writable_dir(final.parent)
+    tmp = partial_path(final)
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(final, f"cannot move the finished file into place ({exc.strerror or exc})") from exc

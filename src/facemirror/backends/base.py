@@ -1,0 +1,186 @@
+"""Engines run one network on named numpy tensors; the registry picks a backend at run time.
+
+A model class (RetinaFace, FaceMesh, MTL, ...) owns its pre- and
+post-processing and describes the network it needs as a :class:`NetworkSource`
+(an ONNX file, a CoreML package, a function that builds a torch module). The
+backend layer only turns that source into an :class:`Engine` and runs tensors.
+Adding a backend is one module that subclasses :class:`Backend` and calls
+:func:`register_backend`.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facemirror.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What actually ran a network: recorded in every result and provenance file."""
+
+    backend: str  # "onnx" | "coreml" | "torch" | ...
+    provider: str  # e.g. "CPUExecutionProvider", "cpu", "cuda:0", "CPU_AND_NE"
+    precision: str  # "fp32" | "fp16" | "int8"
+    device: str  # "cpu" | "cuda" | "mps" | "ane" | ...
+    model: str  # network name, e.g. "retinaface"
+    source: str = ""  # file the network was loaded from, if any
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+class Engine(ABC):
+    """One loaded network: named numpy inputs in, named numpy outputs out."""
+
+    info: EngineInfo
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    #: why earlier backends in the preference list could not load (backend -> reason)
+    fallbacks: dict[str, str]
+
+    @abstractmethod
+    def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run the network once; every output is returned as a numpy array."""
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"<{type(self).__name__} {i.model} on {i.backend}/{i.provider} {i.precision}>"
+
+
+@dataclass
+class NetworkSource:
+    """Everything a backend may load one network from; a model class fills in what it has.
+
+    ``torch_module`` builds the ``torch.nn.Module`` (weights loaded) whose
+    ``forward`` takes the inputs positionally in ``input_names`` order and
+    returns a tuple in ``output_names`` order.
+    """
+
+    name: str
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    onnx_path: Path | None = None
+    coreml_path: Path | None = None
+    torch_module: Callable[[], Any] | None = None
+    #: ONNX file made on demand from the torch module when ``onnx_path`` is absent
+    onnx_export: Callable[[], Path] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Turns a :class:`NetworkSource` into an :class:`Engine`, or says why it cannot."""
+
+    name: str
+
+    @abstractmethod
+    def availability(self) -> str | None:
+        """``None`` when this backend can run here, else the reason it cannot."""
+
+    @abstractmethod
+    def load(self, source: NetworkSource, **options: Any) -> Engine:
+        """Load the network; raise :class:`BackendUnavailable` with the reason on failure."""
+
+    def providers(self) -> list[str]:
+        """Devices or execution providers this backend can use here, best first."""
+        return []
+
+
+_REGISTRY: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Add a backend to the registry under ``backend.name``."""
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def get_backend(name: str) -> Backend:
+    """The registered backend called ``name``."""
+    _ensure_builtin_backends()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise BackendUnavailable(
+            f"unknown backend {name!r}; known: {', '.join(sorted(_REGISTRY))}",
+            {name: "not registered"},
+        ) from None
+
+
+def registered_backends() -> list[str]:
+    _ensure_builtin_backends()
+    return list(_REGISTRY)
+
+
+def default_preference() -> list[str]:
+    """The order ``auto`` tries: CoreML first on macOS, then ONNX Runtime, then PyTorch."""
+    if platform.system() == "Darwin":
+        return ["coreml", "onnx", "torch"]
+    return ["onnx", "torch"]
+
+
+def resolve_preference(preference: str | Sequence[str]) -> tuple[list[str], bool]:
+    """Expand a preference into backend names; the flag says whether fallback is allowed."""
+    if isinstance(preference, str):
+        if preference == "auto":
+            return default_preference(), True
+        return [p.strip() for p in preference.split(",") if p.strip()], "," in preference
+    names = list(preference)
+    return names, len(names) > 1
+
+
+def select_engine(source: NetworkSource, preference: str | Sequence[str] = "auto", **options: Any) -> Engine:
+    """Load ``source`` on the first backend of ``preference`` that works.
+
+    ``"auto"`` (or a list / comma-separated string of names) falls back through
+    the list, logging each failure and keeping it in ``engine.fallbacks``. A
+    single explicit name that cannot load raises :class:`BackendUnavailable`.
+    """
+    names, allow_fallback = resolve_preference(preference)
+    reasons: dict[str, str] = {}
+    for name in names:
+        try:
+            backend = get_backend(name)
+            why = backend.availability()
+            if why is not None:
+                raise BackendUnavailable(why, {name: why})
+            engine = backend.load(source, **options)
+        except BackendUnavailable as exc:
+            reasons[name] = str(exc)
+            if allow_fallback:
+                log.info("backend %s cannot run %s: %s; trying the next one", name, source.name, exc)
+            continue
+        engine.fallbacks = dict(reasons)
+        if reasons:
+            log.warning(
+                "%s runs on %s (%s) after fallback: %s",
+                source.name,
+                engine.info.backend,
+                engine.info.provider,
+                "; ".join(f"{k}: {v}" for k, v in reasons.items()),
+            )
+        return engine
+    detail = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+    raise BackendUnavailable(f"no backend could load {source.name} ({detail})", reasons)
+
+
+_BUILTINS_LOADED = False
+
+
+def _ensure_builtin_backends() -> None:
+    """Import the built-in backend modules once (each registers itself)."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    from facemirror.backends import coreml_engine, onnx_engine, torch_engine  # noqa: F401
