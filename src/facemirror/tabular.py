@@ -1,0 +1,82 @@
+"""Streaming CSV output shared by every per-frame table (midline, AUs): atomic, one row per frame.
+
+Missing values (``None`` or NaN) are written as empty cells, never invented;
+floats get a fixed number of decimals so files diff cleanly between runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from facemirror.atomic import check_writable_dir, partial_path
+from facemirror.errors import OutputError
+
+
+def format_cell(value: Any, decimals: int = 4) -> str:
+    """One CSV cell: empty for None/NaN, fixed decimals for floats, str() otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "f"):
+        f = float(value)
+        return "" if math.isnan(f) else f"{f:.{decimals}f}"
+    return str(value)
+
+
+class CsvTableWriter:
+    """Write rows to ``path`` under a temporary name; ``close()`` renames it into place.
+
+    Used as a context manager: an exception inside the block removes the
+    partial file instead of renaming it.
+    """
+
+    def __init__(self, path: str | Path, columns: Sequence[str], decimals: int = 4) -> None:
+        self.path = Path(path)
+        self.columns = tuple(columns)
+        self.decimals = decimals
+        check_writable_dir(self.path.parent)
+        self._tmp = partial_path(self.path)
+        try:
+            self._file: IO[str] | None = open(self._tmp, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise OutputError(self.path, f"cannot create ({exc.strerror or exc})") from exc
+        self._csv = csv.writer(self._file, lineterminator="\n")
+        self._csv.writerow(self.columns)
+        self.rows = 0
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        """Append one row; columns missing from ``row`` are left empty."""
+        self._csv.writerow([format_cell(row.get(c), self.decimals) for c in self.columns])
+        self.rows += 1
+
+    def close(self) -> Path:
+        """Finish the file and rename it to its final name."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._tmp.replace(self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> CsvTableWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
