@@ -16,6 +16,7 @@ EXTRAS = {
     "ray": "ray",
     "pandas": "pandas",
     "onnx": "torch",
+    "onnxconverter_common": "torch",
 }
 
 

@@ -1,0 +1,131 @@
+"""MediaPipe's 478-point face mesh (Face Landmarker's ``face_landmarks_detector``), as MediaPipe runs it.
+
+The network sees a 256x256 RGB crop in [0, 1] of a rotated square ROI and
+returns 478 (x, y, z) points in crop pixels plus a face-presence logit. The ROI
+comes from a detection (1.5x the box's longer side, rotated so the eyes are
+level) or, when tracking, from the previous frame's landmarks (their bounding
+box, rotated by the eye corners 33 -> 263, 1.5x its longer side), exactly as
+MediaPipe's face landmarker graph does.
+
+``symmetric=True`` runs the crop and its horizontal mirror as one batch of 2,
+maps the mirrored points back (left/right index permutation, x reflected)
+and averages: the network's own left/right bias cancels, which the midline needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from facemirror.backends import NetworkSource, select_engine
+from facemirror.models.base import Face, LandmarkModel
+from facemirror.models.blazeface import _rgb
+from facemirror.models.facemesh_topology import MIRROR_PERMUTATION, NUM_LANDMARKS
+from facemirror.models.roi import Roi, rotation_between, square_roi, warp
+from facemirror.models.source import weights_path
+
+INPUT_SIZE = 256
+ROI_SCALE = 1.5
+#: eye corners whose line levels the tracking ROI (subject's right outer, left outer)
+TRACKING_EYES = (33, 263)
+#: a point at crop x in the mirrored crop lies at FLIP_ORIGIN - x in the crop: the network uses pixel-edge
+#: coordinates (measured: x + mirrored x averages 255.3-256.1 over 478 points on 8 real faces, not 255)
+FLIP_ORIGIN = float(INPUT_SIZE)
+
+
+@dataclass
+class MeshOutput:
+    """Landmarks ``(N, 478, 3)`` in image pixels (z scaled like x) and presence scores ``(N,)`` in [0, 1]."""
+
+    landmarks: np.ndarray
+    presence: np.ndarray
+
+
+def roi_from_detection(face: Face) -> Roi:
+    """The landmark ROI for a BlazeFace detection: 1.5x the longer box side, eyes (keypoints 0, 1) level."""
+    x1, y1, x2, y2 = (float(v) for v in face.box)
+    rotation = rotation_between(face.keypoints[0], face.keypoints[1])
+    return square_roi((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, rotation, ROI_SCALE)
+
+
+def roi_from_landmarks(landmarks: np.ndarray) -> Roi:
+    """The next frame's ROI from this frame's 478 landmarks (MediaPipe's tracking rule)."""
+    pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    rotation = rotation_between(pts[TRACKING_EYES[0]], pts[TRACKING_EYES[1]])
+    centre = (lo + hi) / 2
+    size = hi - lo
+    return square_roi(centre[0], centre[1], size[0], size[1], rotation, ROI_SCALE)
+
+
+class FaceMesh(LandmarkModel):
+    """478 face landmarks (x, y, z in image pixels) for a face ROI, with a presence score."""
+
+    name = "facemesh"
+    num_points = NUM_LANDMARKS
+
+    def __init__(self, engine: Any, symmetric: bool = False) -> None:
+        self.engine = engine
+        self.symmetric = symmetric
+
+    @classmethod
+    def from_weights(
+        cls,
+        path: str | Path | None = None,
+        backend: str | Sequence[str] = "auto",
+        symmetric: bool = False,
+        **options: Any,
+    ) -> FaceMesh:
+        """Load the shipped ``face_landmarks`` ONNX (or ``path``) on the first backend of ``backend`` that works."""
+        source = NetworkSource(
+            name=cls.name,
+            input_names=("input",),
+            output_names=("landmarks", "presence_logit", "aux"),
+            onnx_path=weights_path("face_landmarks", path),
+        )
+        return cls(select_engine(source, backend, **options), symmetric)
+
+    def preprocess(self, image: np.ndarray, rois: Roi | Sequence[Roi]) -> dict[str, np.ndarray]:
+        """``{"input": (N, 256, 256, 3)}`` RGB in [0, 1]: one crop per ROI, each followed by its mirror if symmetric."""
+        rgb = _rgb(image)
+        crops = []
+        for roi in [rois] if isinstance(rois, Roi) else rois:
+            crop = warp(rgb, roi, INPUT_SIZE, cv2.BORDER_REPLICATE)
+            crops.append(crop)
+            if self.symmetric:
+                crops.append(crop[:, ::-1])
+        batch = np.stack(crops).astype(np.float32) * np.float32(1.0 / 255.0)
+        return {"input": batch}
+
+    def postprocess(self, outputs: Mapping[str, np.ndarray], rois: Roi | Sequence[Roi]) -> MeshOutput:
+        """Crop points -> image pixels per ROI; a symmetric pair is mirrored back and averaged."""
+        roi_list = [rois] if isinstance(rois, Roi) else list(rois)
+        points = np.asarray(outputs["landmarks"], dtype=np.float64).reshape(-1, NUM_LANDMARKS, 3)
+        logits = np.asarray(outputs["presence_logit"], dtype=np.float64).reshape(-1)
+        if self.symmetric:
+            mirrored = points[1::2][:, MIRROR_PERMUTATION].copy()
+            mirrored[..., 0] = FLIP_ORIGIN - mirrored[..., 0]
+            points = (points[0::2] + mirrored) / 2
+            logits = (logits[0::2] + logits[1::2]) / 2
+        landmarks = np.stack([roi.to_image(p, INPUT_SIZE) for roi, p in zip(roi_list, points)])
+        presence = 1.0 / (1.0 + np.exp(-logits))
+        return MeshOutput(landmarks.astype(np.float32), presence.astype(np.float32))
+
+    def run(self, image: np.ndarray, rois: Roi | Sequence[Roi]) -> MeshOutput:
+        """Landmarks and presence for each ROI of ``image`` in one batch."""
+        return self.postprocess(self.forward(self.preprocess(image, rois)), rois)
+
+    def predict(self, image: np.ndarray, face: Face | np.ndarray | Roi) -> np.ndarray:
+        """``(478, 3)`` landmarks for a detection, a previous frame's landmarks, or an explicit ROI."""
+        if isinstance(face, Roi):
+            roi = face
+        elif isinstance(face, Face):
+            roi = roi_from_detection(face)
+        else:
+            roi = roi_from_landmarks(face)
+        return self.run(image, roi).landmarks[0]
