@@ -1,0 +1,127 @@
+"""Decode a video into upright BGR frames with exact timestamps, on a background thread.
+
+Damaged files: a file that opens but whose first frame does not decode
+raises :class:`~facemirror.errors.UnreadableVideoError`. A file that decodes
+for a while and then ends early (a truncated copy) or hits corrupt data
+yields every frame that decodes, then stops with a logged warning and sets
+:attr:`VideoReader.truncated`; the frames it did give are valid, and the
+caller decides whether a partial result is acceptable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import av.video.frame
+import cv2
+import numpy as np
+
+from facemirror.errors import UnreadableVideoError
+from facemirror.video.probe import VideoInfo, open_input, probe, video_stream
+from facemirror.video.stream import BackgroundIterator
+
+log = logging.getLogger(__name__)
+
+#: counter-clockwise display rotation -> the cv2.rotate code that makes the frame upright
+_UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame: ``image`` is upright BGR uint8 (H, W, 3).
+
+    ``pts`` is in the stream's time base; ``time`` is ``pts * time_base``
+    seconds as an exact fraction; ``timestamp`` is seconds since the first
+    frame, as a float (what OpenFace CSVs call ``timestamp``).
+    """
+
+    index: int
+    image: np.ndarray = field(repr=False)
+    pts: int
+    time: Fraction
+    timestamp: float
+
+
+class VideoReader:
+    """Iterate the frames of a video file: ``with VideoReader(path) as reader: for frame in reader: ...``.
+
+    Decoding runs with FFmpeg's own threads on a background thread that
+    keeps at most ``queue_size`` frames ahead of the consumer. Rotation from
+    the file's display matrix is applied, so portrait phone videos come out
+    upright. A reader iterates once; closing it early stops the decoder.
+    """
+
+    def __init__(self, path: str | Path, *, queue_size: int = 8, threads: int = 0) -> None:
+        self.path = Path(path)
+        self.info: VideoInfo = probe(self.path)
+        self.truncated = self.info.truncated
+        self._queue_size = queue_size
+        self._container = open_input(self.path)
+        self._stream = video_stream(self._container, self.path)
+        self._stream.thread_type = "AUTO"
+        self._stream.thread_count = threads
+        self._frames: BackgroundIterator[Frame] | None = None
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._frames is not None:
+            raise RuntimeError(f"{self.path}: a VideoReader can be iterated only once")
+        self._frames = BackgroundIterator(self._decode, maxsize=self._queue_size, name="facemirror-decode")
+        return self._frames
+
+    def close(self) -> None:
+        """Stop decoding and release the file; safe to call twice."""
+        if self._frames is not None:
+            self._frames.close()
+        self._container.close()
+
+    def _decode(self) -> Iterator[Frame]:
+        """Decode, convert and rotate frames (runs on the background thread)."""
+        info = self.info
+        first_pts: int | None = None
+        index = 0
+        for av_frame in self._decoded_frames():
+            pts = av_frame.pts if av_frame.pts is not None else round(index / (info.fps * info.time_base))
+            if first_pts is None:
+                first_pts = pts
+            yield Frame(
+                index=index,
+                image=self._to_image(av_frame),
+                pts=pts,
+                time=pts * info.time_base,
+                timestamp=float((pts - first_pts) * info.time_base),
+            )
+            index += 1
+        if info.truncated:
+            log.warning("%s: the file is truncated; decoded %d of about %d frames", self.path, index, info.frame_count)
+
+    def _decoded_frames(self) -> Iterator[av.video.frame.VideoFrame]:
+        """PyAV frames in presentation order; corrupt data after the first frame ends the stream with a warning."""
+        decoded = 0
+        try:
+            for av_frame in self._container.decode(self._stream):
+                decoded += 1
+                yield av_frame
+        except av.error.FFmpegError as exc:
+            if decoded == 0:
+                raise UnreadableVideoError(self.path, f"no video frame could be decoded: {exc.strerror}") from None
+            self.truncated = True
+            log.warning("%s: decoding stopped after %d frames: %s", self.path, decoded, exc.strerror)
+
+    def _to_image(self, av_frame: av.video.frame.VideoFrame) -> np.ndarray:
+        image = av_frame.to_ndarray(format="bgr24")
+        code = _UPRIGHT.get(self.info.rotation)
+        return image if code is None else cv2.rotate(image, code)

@@ -1,0 +1,319 @@
+"""Write BGR frames to an H.264 MP4 with their own timestamps, copying the source's audio untouched.
+
+The file is written under a hidden temporary name in the same folder
+(``.name.partial.mp4``) and renamed to its final name only by a successful
+:meth:`VideoWriter.close`; an error or :meth:`VideoWriter.abort` removes it,
+so a half-written video never carries the final name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import av.container
+import av.packet
+import av.stream
+import av.video.stream
+import cv2
+import numpy as np
+
+from facemirror.errors import BackendUnavailable, OutputError
+from facemirror.video.encoders import DEFAULT_QUALITY, choose_encoder, configure, pixel_format
+from facemirror.video.probe import open_input
+from facemirror.video.stream import BackgroundWorker
+
+log = logging.getLogger(__name__)
+
+_SMPTE170M = 6  # AVCOL_SPC_SMPTE170M: the BT.601 matrix used by _to_video_frame (and swscale's default)
+_LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
+
+
+class VideoWriter:
+    """Encode frames to ``path`` (H.264, 4:2:0, MP4; MOV when ``path`` ends in ``.mov``).
+
+    ``write(image, pts)`` takes a BGR uint8 (height, width, 3) image and its
+    presentation time in ``time_base`` units (default ``1/fps``, where
+    ``pts`` may be left out: frame i gets ``pts = i``). Passing the input's
+    own pts and time base keeps variable-frame-rate timing exactly.
+
+    yuv420p needs even sizes: an odd ``width``/``height`` is padded by one
+    pixel on the right/bottom, repeating the edge pixels.
+
+    ``encoder="auto"`` uses :func:`~facemirror.video.encoders.choose_encoder`
+    (hardware first, libx264 last); ``encoder_report`` says why skipped
+    encoders were skipped. ``quality`` is on x264's CRF scale (lower is
+    better). ``audio_from`` names a file whose first audio stream is copied
+    (remuxed, not re-encoded) with its original timestamps.
+
+    Encoding runs on a background thread behind a queue of ``queue_size``
+    frames. Use as a context manager: leaving the block normally closes
+    (and renames) the file; an exception aborts it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: Fraction | int,
+        *,
+        time_base: Fraction | None = None,
+        audio_from: str | Path | None = None,
+        encoder: str = "auto",
+        quality: int = DEFAULT_QUALITY,
+        preset: str | None = None,
+        queue_size: int = 8,
+    ) -> None:
+        self.path = Path(path)
+        if width <= 0 or height <= 0:
+            raise ValueError(f"{self.path}: frame size must be positive, got {width}x{height}")
+        self.width, self.height = width, height
+        self.fps = Fraction(fps)
+        self.time_base = Fraction(time_base) if time_base is not None else 1 / self.fps
+        self.encoder, self.encoder_report = self._pick_encoder(encoder)
+        self.frames_written = 0
+        self._last_pts: int | None = None
+        self._closed = False
+        self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
+        self._check_folder()
+        self._container = self._open_output()
+        try:
+            self._video = self._add_video_stream(quality, preset)
+            self._audio = open_audio_copy(self._container, Path(audio_from)) if audio_from is not None else None
+        except BaseException:
+            self._discard()
+            raise
+        self._worker: BackgroundWorker[tuple[np.ndarray, int]] = BackgroundWorker(
+            self._encode, maxsize=queue_size, name="facemirror-encode"
+        )
+
+    # --- public -------------------------------------------------------------
+
+    def write(self, image: np.ndarray, pts: int | None = None) -> None:
+        """Queue one BGR frame; ``pts`` (time-base units) must increase from frame to frame."""
+        if self._closed:
+            raise RuntimeError(f"{self.path}: write() after close() or abort()")
+        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+            raise ValueError(
+                f"{self.path}: expected a uint8 image of shape {(self.height, self.width, 3)}, "
+                f"got {image.dtype} {image.shape}"
+            )
+        if pts is None:
+            pts = round(self.frames_written / (self.fps * self.time_base))
+        if self._last_pts is not None and pts <= self._last_pts:
+            raise ValueError(f"{self.path}: pts must increase; got {pts} after {self._last_pts}")
+        self._last_pts = pts
+        self._worker.put((np.array(image, order="C", copy=True), pts))
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish encoding, add the rest of the audio, and rename the file to ``path``; returns ``path``."""
+        if self._closed:
+            return self.path
+        try:
+            self._worker.finish()
+            if self.frames_written == 0:
+                raise OutputError(self.path, "no frames were written; nothing to save")
+            self._finish_container()
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        os.replace(self._partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop encoding and delete the partial file; the final ``path`` is never created."""
+        if self._closed:
+            return
+        self._closed = True
+        self._worker.cancel()
+        self._discard()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # --- setup --------------------------------------------------------------
+
+    def _pick_encoder(self, encoder: str) -> tuple[str, dict[str, str]]:
+        if encoder != "auto":
+            return encoder, {}
+        try:
+            return choose_encoder()
+        except BackendUnavailable as exc:
+            raise OutputError(self.path, str(exc)) from None
+
+    def _check_folder(self) -> None:
+        folder = self.path.parent
+        if not folder.exists():
+            raise OutputError(self.path, f"the output folder {folder} does not exist")
+        if not folder.is_dir():
+            raise OutputError(self.path, f"the output folder {folder} is not a folder")
+        if self.path.is_dir():
+            raise OutputError(self.path, "is a directory; give a file name")
+
+    def _open_output(self) -> av.container.OutputContainer:
+        fmt = "mov" if self.path.suffix.lower() == ".mov" else "mp4"
+        try:
+            self._partial.touch()  # FFmpeg creates the file only at the first packet: find a bad folder now
+            return av.open(str(self._partial), mode="w", format=fmt, options={"movflags": "+faststart"})
+        except (OSError, av.error.FFmpegError) as exc:
+            self._partial.unlink(missing_ok=True)
+            raise OutputError(self.path, f"cannot create the output file: {_reason(exc)}") from None
+
+    def _add_video_stream(self, quality: int, preset: str | None) -> av.video.stream.VideoStream:
+        try:
+            stream = self._container.add_stream(self.encoder, rate=self.fps)
+            if not isinstance(stream, av.video.stream.VideoStream):
+                raise ValueError("not a video encoder")
+            stream.width = self.width + self.width % 2
+            stream.height = self.height + self.height % 2
+            stream.pix_fmt = pixel_format(self.encoder)
+            stream.time_base = self.time_base
+            stream.codec_context.time_base = self.time_base
+            stream.thread_type = "AUTO"
+            stream.codec_context.colorspace = _SMPTE170M  # say which matrix the BGR->YUV conversion used
+            stream.codec_context.color_range = _LIMITED_RANGE
+            configure(stream.codec_context, self.encoder, quality, preset)
+            stream.codec_context.open()
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise OutputError(self.path, f"the encoder {self.encoder!r} cannot start: {_reason(exc)}") from None
+        return stream
+
+    # --- encoding (background thread) ----------------------------------------
+
+    def _encode(self, item: tuple[np.ndarray, int]) -> None:
+        image, pts = item
+        if image.shape[0] % 2 or image.shape[1] % 2:
+            image = cv2.copyMakeBorder(image, 0, image.shape[0] % 2, 0, image.shape[1] % 2, cv2.BORDER_REPLICATE)
+        frame = _to_video_frame(image, self._video.pix_fmt)
+        frame.pts = pts
+        frame.time_base = self.time_base
+        self._mux_video(frame)
+        if self._audio is not None:
+            self._mux(self._audio.packets_until(pts * self.time_base))
+
+    def _mux_video(self, frame: av.VideoFrame | None) -> None:
+        try:
+            packets = self._video.encode(frame)
+        except av.error.FFmpegError as exc:
+            raise OutputError(self.path, f"encoding failed: {_reason(exc)}") from None
+        self._mux(packets)
+
+    def _mux(self, packets: Iterator[av.packet.Packet] | list[av.packet.Packet]) -> None:
+        try:
+            for packet in packets:
+                self._container.mux(packet)
+        except av.error.FFmpegError as exc:
+            audio = f" (audio codec {self._audio.codec})" if self._audio is not None else ""
+            raise OutputError(self.path, f"writing the file failed{audio}: {_reason(exc)}") from None
+
+    # --- teardown -------------------------------------------------------------
+
+    def _finish_container(self) -> None:
+        self._mux_video(None)
+        if self._audio is not None:
+            self._mux(self._audio.packets_until(None))
+            self._audio.close()
+        try:
+            self._container.close()
+        except av.error.FFmpegError as exc:
+            raise OutputError(self.path, f"finishing the file failed: {_reason(exc)}") from None
+
+    def _discard(self) -> None:
+        """Close everything without finishing the file, and delete the partial file."""
+        audio = getattr(self, "_audio", None)
+        if audio is not None:
+            audio.close()
+        try:
+            self._container.close()
+        except (av.error.FFmpegError, OSError) as exc:
+            log.debug("%s: closing an aborted output: %s", self.path, exc)
+        self._partial.unlink(missing_ok=True)
+
+
+def open_audio_copy(output: av.container.OutputContainer, source: Path) -> AudioCopy | None:
+    """An :class:`AudioCopy` of the first audio stream of ``source``, or None (logged) when it has none."""
+    container = open_input(source)
+    stream = next(iter(container.streams.audio), None)
+    if stream is None:
+        container.close()
+        log.info("%s has no audio stream; the output will be silent", source)
+        return None
+    return AudioCopy(output, container, stream)
+
+
+class AudioCopy:
+    """One audio stream of an open input, remuxed packet by packet into ``output`` (no re-encoding)."""
+
+    def __init__(
+        self, output: av.container.OutputContainer, container: av.container.InputContainer, stream: av.AudioStream
+    ) -> None:
+        self._input = container
+        self.codec = stream.codec_context.codec.canonical_name
+        self._stream = output.add_stream_from_template(stream)
+        self._packets = container.demux(stream)
+        self._pending: av.packet.Packet | None = None
+
+    def packets_until(self, time: Fraction | None) -> Iterator[av.packet.Packet]:
+        """Yield the source packets that start at or before ``time`` seconds (all that remain when None)."""
+        while True:
+            packet = self._pending or next(self._packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            start = packet.pts if packet.pts is not None else packet.dts
+            if packet.size == 0 or start is None:
+                continue
+            if time is not None and start * packet.time_base > time:
+                self._pending = packet
+                return
+            packet.stream = self._stream
+            yield packet
+
+    def close(self) -> None:
+        """Release the source file."""
+        self._input.close()
+
+
+def _to_video_frame(image: np.ndarray, pix_fmt: str | None) -> av.VideoFrame:
+    """A PyAV frame of an even-sized BGR image, converted to yuv420p by OpenCV (4x faster than swscale here).
+
+    Both use BT.601 limited range, FFmpeg's default for untagged video. Other
+    formats (nv12) are left to the encoder's own conversion.
+    """
+    if pix_fmt != "yuv420p":
+        return av.VideoFrame.from_ndarray(image, format="bgr24")
+    height, width = image.shape[:2]
+    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)  # Y plane, then U, then V, stacked as rows
+    quarter = height * width // 4
+    chroma = i420[height:].reshape(-1)
+    sources = (
+        i420[:height],
+        chroma[:quarter].reshape(height // 2, width // 2),
+        chroma[quarter:].reshape(height // 2, -1),
+    )
+    frame = av.VideoFrame(width, height, "yuv420p")
+    for plane, source in zip(frame.planes, sources):
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+        rows[:, : plane.width] = source
+    return frame
+
+
+def _reason(exc: BaseException) -> str:
+    """The human part of an FFmpeg/OS error."""
+    return getattr(exc, "strerror", None) or str(exc)

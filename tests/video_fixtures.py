@@ -1,0 +1,73 @@
+"""Small synthetic media for the video tests, made with PyAV so the tests need no ffmpeg binary."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+
+
+def shared_media(name: str) -> Path:
+    """A file of ../shared/media, or skip the test with the reason when it is absent."""
+    import pytest
+
+    path = SHARED_MEDIA / name
+    if not path.is_file():
+        pytest.skip(f"shared test media not found: {path} (the ../shared folder beside the checkout)")
+    return path
+
+
+def pattern(index: int, width: int, height: int) -> np.ndarray:
+    """A BGR frame that changes with ``index`` and has a red block in its top-left corner."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    image = np.stack([(xx * 3 + index * 7) % 256, (yy * 3) % 256, np.full_like(xx, 128)], axis=-1).astype(np.uint8)
+    image[: height // 4, : width // 4] = (0, 0, 255)
+    return image
+
+
+def make_clip(
+    path: Path,
+    frames: int = 10,
+    width: int = 64,
+    height: int = 48,
+    fps: Fraction | int = 30,
+    rotation: int = 0,
+    audio: bool = False,
+) -> Path:
+    """Encode ``frames`` pattern frames (H.264, pts = index in 1/fps), optionally with display rotation and AAC."""
+    fps = Fraction(fps)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        if rotation:
+            video.set_display_rotation(rotation)
+        sound = out.add_stream("aac", rate=44100, layout="mono") if audio else None
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(pattern(i, width, height), format="bgr24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if sound is not None:
+            _write_tone(out, sound, seconds=float(frames / fps))
+    return path
+
+
+def make_audio_only(path: Path, seconds: float = 0.5) -> Path:
+    """An AAC-only .m4a file."""
+    with av.open(str(path), "w") as out:
+        _write_tone(out, out.add_stream("aac", rate=44100, layout="mono"), seconds)
+    return path
+
+
+def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, seconds: float) -> None:
+    samples = np.sin(np.arange(int(44100 * seconds)) * 0.05).astype(np.float32) * 0.2
+    for start in range(0, samples.size, 1024):
+        chunk = samples[start : start + 1024][None]
+        frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 44100, start
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
