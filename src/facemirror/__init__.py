@@ -36,6 +36,7 @@ _LAZY = {
     "probe": "facemirror.video",
     "VideoReader": "facemirror.video",
     "VideoWriter": "facemirror.video",
+    "read_csv": "facemirror.aus",
 }
 
 __all__ = [

@@ -33,13 +33,17 @@ class CsvTableWriter:
     """Write rows to ``path`` under a temporary name; ``close()`` renames it into place.
 
     Used as a context manager: an exception inside the block removes the
-    partial file instead of renaming it.
+    partial file instead of renaming it. ``separator`` is ``","`` (plain CSV)
+    or ``", "`` (OpenFace 2.0's own layout, for numeric tables: cells are not quoted).
     """
 
-    def __init__(self, path: str | Path, columns: Sequence[str], decimals: int = 4) -> None:
+    def __init__(self, path: str | Path, columns: Sequence[str], decimals: int = 4, separator: str = ",") -> None:
+        if separator not in (",", ", "):
+            raise ValueError(f"separator must be ',' or ', ', not {separator!r}")
         self.path = Path(path)
         self.columns = tuple(columns)
         self.decimals = decimals
+        self.separator = separator
         check_writable_dir(self.path.parent)
         self._tmp = partial_path(self.path)
         try:
@@ -47,13 +51,19 @@ class CsvTableWriter:
         except OSError as exc:
             raise OutputError(self.path, f"cannot create ({exc.strerror or exc})") from exc
         self._csv = csv.writer(self._file, lineterminator="\n")
-        self._csv.writerow(self.columns)
+        self._write_cells(self.columns)
         self.rows = 0
 
     def write(self, row: Mapping[str, Any]) -> None:
         """Append one row; columns missing from ``row`` are left empty."""
-        self._csv.writerow([format_cell(row.get(c), self.decimals) for c in self.columns])
+        self._write_cells([format_cell(row.get(c), self.decimals) for c in self.columns])
         self.rows += 1
+
+    def _write_cells(self, cells: Sequence[str]) -> None:
+        if self.separator == ",":
+            self._csv.writerow(cells)
+        elif self._file is not None:
+            self._file.write(self.separator.join(cells) + "\n")
 
     def close(self) -> Path:
         """Finish the file and rename it to its final name."""

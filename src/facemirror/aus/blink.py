@@ -1,0 +1,158 @@
+"""Blink (AU45) from eye landmarks: eye aspect ratio per eye, mapped to OpenFace's 0-5 intensity.
+
+Eye aspect ratio (Soukupová & Čech 2016): the mean lid-to-lid distance over
+the corner-to-corner distance, ``EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|)``;
+about 0.25-0.35 for an open eye, near 0 for a closed one, in image pixels so
+it needs no calibration. Sides are the SUBJECT's.
+
+- MediaPipe mesh: p1..p6 = outer corner, the 3rd and 5th of the 7 upper-lid
+  points, inner corner, the 5th and 3rd lower-lid points (subject's right
+  eye 33, 160, 158, 133, 153, 144; left eye 263, 387, 385, 362, 380, 373).
+- WFLW (98 points, STAR): ring 60-67 is the eye on the image left, i.e. the
+  subject's RIGHT eye, corners 60/64, lid pairs 61-67, 62-66, 63-65; ring
+  68-75 is the subject's LEFT eye, corners 68/72, pairs 69-75, 70-74, 71-73.
+  The EAR is the mean of the three lid distances over the corner distance.
+
+Intensity: linear in ``EAR / open_EAR`` from 0 at the open-eye EAR to 5 at
+``CLOSED_FRACTION`` of it, clipped to [0, 5]. ``open_EAR`` is per eye and per
+video (:func:`video_baseline`: the median of that eye's EAR over the video,
+which adapts to the person and to a palsied eye's resting aperture, and holds
+while the eye is open in more than half the frames), or
+:data:`DEFAULT_OPEN_EAR` when there are too few frames. ``AU45_r`` is the
+mean of the two eyes; ``AU45_c`` is ``AU45_r >= 1`` (OpenFace's "trace" level).
+Constants measured with the MediaPipe mesh on single_face.mp4 and
+face_noface.mov (one blink each): open-eye EAR median 0.28 (10th-90th
+percentile 0.26-0.33), lids shut 0.046-0.052 = 0.16-0.18 of the median.
+A 90th-percentile baseline marked 22-26 frames per video as blinking, the
+median 4-5 (the blink's frames).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from facemirror.models import facemesh_topology as mesh
+
+#: (p1 outer corner, p2, p3 upper lid, p4 inner corner, p5, p6 lower lid), p2 above p6 and p3 above p5.
+MESH_RIGHT_EYE = (
+    mesh.RIGHT_EYE_OUTER,
+    int(mesh.RIGHT_EYE_UPPER[2]),
+    int(mesh.RIGHT_EYE_UPPER[4]),
+    mesh.RIGHT_EYE_INNER,
+    int(mesh.RIGHT_EYE_LOWER[4]),
+    int(mesh.RIGHT_EYE_LOWER[2]),
+)
+MESH_LEFT_EYE = (
+    mesh.LEFT_EYE_OUTER,
+    int(mesh.LEFT_EYE_UPPER[2]),
+    int(mesh.LEFT_EYE_UPPER[4]),
+    mesh.LEFT_EYE_INNER,
+    int(mesh.LEFT_EYE_LOWER[4]),
+    int(mesh.LEFT_EYE_LOWER[2]),
+)
+#: WFLW eye rings as (corner, corner, upper lid points, lower lid points facing them).
+WFLW_RIGHT_EYE = (60, 64, (61, 62, 63), (67, 66, 65))
+WFLW_LEFT_EYE = (68, 72, (69, 70, 71), (75, 74, 73))
+
+#: Open-eye EAR used when a video has too few face frames for its own baseline (MediaPipe mesh, frontal face).
+DEFAULT_OPEN_EAR = 0.28
+#: EAR, as a fraction of the open-eye EAR, that maps to intensity 5 (eye shut).
+CLOSED_FRACTION = 0.15
+#: Percentile of a video's EAR series taken as that eye's open-eye EAR (the median).
+BASELINE_PERCENTILE = 50.0
+#: Fewer face frames than this and the baseline falls back to DEFAULT_OPEN_EAR.
+MIN_BASELINE_FRAMES = 15
+#: AU45_c is AU45_r at or above this.
+PRESENCE_INTENSITY = 1.0
+
+
+def eye_aspect_ratio(
+    landmarks: np.ndarray, corners: tuple[int, int], upper: Sequence[int], lower: Sequence[int]
+) -> float:
+    """Mean distance between facing lid points over the corner distance, in the image plane (x, y).
+
+    NaN when the corners coincide or a point is missing (NaN).
+    """
+    pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    width = float(np.linalg.norm(pts[corners[0]] - pts[corners[1]]))
+    height = float(np.mean(np.linalg.norm(pts[list(upper)] - pts[list(lower)], axis=1)))
+    return height / width if width > 0 else float("nan")
+
+
+def mesh_ear(landmarks: np.ndarray) -> tuple[float, float]:
+    """``(left, right)`` EAR of the subject's eyes from MediaPipe's 468/478-point mesh."""
+    return _six_point_ear(landmarks, MESH_LEFT_EYE), _six_point_ear(landmarks, MESH_RIGHT_EYE)
+
+
+def wflw_ear(landmarks: np.ndarray) -> tuple[float, float]:
+    """``(left, right)`` EAR of the subject's eyes from WFLW's 98 points (STAR)."""
+    if len(landmarks) != 98:
+        raise ValueError(f"WFLW landmarks must have 98 points, got {len(landmarks)}")
+    return _ring_ear(landmarks, WFLW_LEFT_EYE), _ring_ear(landmarks, WFLW_RIGHT_EYE)
+
+
+def _six_point_ear(landmarks: np.ndarray, p: tuple[int, ...]) -> float:
+    return eye_aspect_ratio(landmarks, (p[0], p[3]), (p[1], p[2]), (p[5], p[4]))
+
+
+def _ring_ear(landmarks: np.ndarray, ring: tuple[int, int, tuple[int, ...], tuple[int, ...]]) -> float:
+    return eye_aspect_ratio(landmarks, (ring[0], ring[1]), ring[2], ring[3])
+
+
+def video_baseline(ears: Sequence[float] | np.ndarray, default: float = DEFAULT_OPEN_EAR) -> float:
+    """One eye's open-eye EAR over a video: the BASELINE_PERCENTILE of its finite values, else ``default``."""
+    values = np.asarray(ears, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < MIN_BASELINE_FRAMES:
+        return float(default)
+    return float(np.percentile(values, BASELINE_PERCENTILE))
+
+
+def au45_intensity(
+    ears: Sequence[float] | np.ndarray | float, open_ear: float, closed_fraction: float = CLOSED_FRACTION
+) -> np.ndarray:
+    """0-5 intensity for EAR values: 0 at ``open_ear``, 5 at ``closed_fraction * open_ear``; NaN stays NaN."""
+    ratio = np.asarray(ears, dtype=np.float64) / open_ear
+    return np.clip(5.0 * (1.0 - ratio) / (1.0 - closed_fraction), 0.0, 5.0)
+
+
+@dataclass
+class Blink:
+    """AU45 per frame: per-eye and combined intensity (0-5), presence (1.0/0.0, NaN without a face), baselines."""
+
+    left_r: np.ndarray
+    right_r: np.ndarray
+    r: np.ndarray
+    c: np.ndarray
+    open_ear: tuple[float, float]
+
+
+def au45(
+    ear_left: Sequence[float] | np.ndarray,
+    ear_right: Sequence[float] | np.ndarray,
+    open_ear: tuple[float, float] | float | None = None,
+) -> Blink:
+    """AU45 for EAR series of the subject's left and right eye (NaN where there is no face).
+
+    ``open_ear`` None: each eye's baseline from this series (offline, whole
+    video); a number or a (left, right) pair: fixed baselines, so a frame's
+    value does not depend on later frames (streaming, single images).
+    """
+    left = np.asarray(ear_left, dtype=np.float64)
+    right = np.asarray(ear_right, dtype=np.float64)
+    if open_ear is None:
+        baselines = (video_baseline(left), video_baseline(right))
+    elif isinstance(open_ear, tuple):
+        baselines = (float(open_ear[0]), float(open_ear[1]))
+    else:
+        baselines = (float(open_ear), float(open_ear))
+    left_r = au45_intensity(left, baselines[0])
+    right_r = au45_intensity(right, baselines[1])
+    both = np.stack([left_r, right_r])
+    count = np.isfinite(both).sum(axis=0)
+    r = np.where(count > 0, np.nansum(both, axis=0) / np.maximum(count, 1), np.nan)
+    c = np.where(np.isfinite(r), (r >= PRESENCE_INTENSITY).astype(np.float64), np.nan)
+    return Blink(left_r=left_r, right_r=right_r, r=r, c=c, open_ear=baselines)
