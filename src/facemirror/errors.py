@@ -99,3 +99,10 @@ class WeightsCorruptError(WeightsError):
 
 class NoFaceError(FaceMirrorError):
     """A step that needs a face (for example a single-image call) found none."""
+
+
+# --- batch -----------------------------------------------------------------
+
+
+class BatchError(FaceMirrorError):
+    """A batch cannot start: its inputs are missing or hold no videos."""

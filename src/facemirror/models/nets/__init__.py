@@ -1,0 +1,1 @@
+"""Pure ``torch.nn`` networks whose state-dict layout equals the official checkpoints."""
