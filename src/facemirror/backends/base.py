@@ -34,7 +34,8 @@ class EngineInfo:
     precision: str  # "fp32" | "fp16" | "int8"
     device: str  # "cpu" | "cuda" | "mps" | "ane" | ...
     model: str  # network name, e.g. "retinaface"
-    source: str = ""  # file the network was loaded from, if any
+    source: str = ""  # file the engine loaded (for an ONNX exported on demand: the exported file)
+    weights: str = ""  # the weight file the network's parameters came from (a .pth, or the ONNX itself)
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.__dict__)

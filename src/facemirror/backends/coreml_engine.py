@@ -29,6 +29,7 @@ class CoreMLEngine(Engine):
             device="ane" if "NE" in compute_units or compute_units == "ALL" else "cpu",
             model=source.name,
             source=str(path),
+            weights=str(source.extra.get("weights", path)),
         )
         self.fallbacks = {}
 

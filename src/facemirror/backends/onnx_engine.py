@@ -39,6 +39,7 @@ class OnnxEngine(Engine):
             device=_DEVICE.get(provider, provider),
             model=source.name,
             source=str(path),
+            weights=str(source.extra.get("weights", path)),
         )
         self._input_types = {i.name: i.type for i in session.get_inputs()}
         self.fallbacks = {}

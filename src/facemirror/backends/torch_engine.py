@@ -29,6 +29,7 @@ class TorchEngine(Engine):
             device=self.device.type,
             model=source.name,
             source=str(source.extra.get("weights", "")),
+            weights=str(source.extra.get("weights", "")),
         )
         self.fallbacks = {}
 

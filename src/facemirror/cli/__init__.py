@@ -25,6 +25,7 @@ COMMANDS = {
     "backends": "facemirror.cli.backends:backends_cmd",
     "weights": "facemirror.cli.weights:weights_group",
     "ane-report": "facemirror.cli.ane:ane_report_cmd",
+    "batch": "facemirror.cli.batch:batch_cmd",
 }
 
 
@@ -49,7 +50,7 @@ class LazyGroup(click.Group):
             if exc.name == module_name:
                 return None
             raise
-        command: click.Command = getattr(module, attr)
+        command: click.Command | None = getattr(module, attr, None)
         return command
 
 

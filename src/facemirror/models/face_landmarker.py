@@ -95,6 +95,10 @@ class FaceLandmarker:
         out = self.mesh.run(image, roi)
         if out.presence[0] < self.min_presence:
             return None
+        if self.mesh.symmetric:
+            # the detection's crop is not centred on the face's axis; redo it from the landmarks, as tracking would
+            roi = roi_from_landmarks(out.landmarks[0], aligned=True)
+            out = self.mesh.run(image, roi)
         return self._result(out.landmarks[0], face.box, float(out.presence[0]), "detected", face.score, roi)
 
     def track(self, image: np.ndarray) -> LandmarkResult | None:
@@ -104,11 +108,11 @@ class FaceLandmarker:
             out = self.mesh.run(image, roi)
             if out.presence[0] >= self.min_presence:
                 lm = out.landmarks[0]
-                self._next_roi = roi_from_landmarks(lm)
+                self._next_roi = roi_from_landmarks(lm, aligned=self.mesh.symmetric)
                 box = np.concatenate([lm[:, :2].min(axis=0), lm[:, :2].max(axis=0)])
                 return self._result(lm, box, float(out.presence[0]), "tracked", None, roi)
         result = self.process_image(image)
-        self._next_roi = None if result is None else roi_from_landmarks(result.landmarks)
+        self._next_roi = None if result is None else roi_from_landmarks(result.landmarks, self.mesh.symmetric)
         return result
 
     def reset(self) -> None:

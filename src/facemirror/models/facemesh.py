@@ -53,12 +53,28 @@ def roi_from_detection(face: Face) -> Roi:
     return square_roi((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, rotation, ROI_SCALE)
 
 
-def roi_from_landmarks(landmarks: np.ndarray) -> Roi:
-    """The next frame's ROI from this frame's 478 landmarks (MediaPipe's tracking rule)."""
+def roi_from_landmarks(landmarks: np.ndarray, aligned: bool = False) -> Roi:
+    """The next frame's ROI from this frame's 478 landmarks.
+
+    ``aligned=False`` is MediaPipe's tracking rule: the bounding box in image
+    axes, rotated so the eyes (33 -> 263) are level. ``aligned=True`` takes the
+    bounding box in the eye-levelled axes instead: for a mirror-symmetric set of
+    landmarks its centre lies on the symmetry axis, so the next crop of a
+    symmetric face is itself symmetric (the image-axes box of a tilted face is
+    off the axis by up to a few pixels). The symmetric mesh mode uses it.
+    """
     pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    rotation = rotation_between(pts[TRACKING_EYES[0]], pts[TRACKING_EYES[1]])
-    centre = (lo + hi) / 2
+    p0, p1 = pts[TRACKING_EYES[0]], pts[TRACKING_EYES[1]]
+    rotation = rotation_between(p0, p1)
+    if not aligned:
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        centre, size = (lo + hi) / 2, hi - lo
+        return square_roi(centre[0], centre[1], size[0], size[1], rotation, ROI_SCALE)
+    u = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-12)
+    axes = np.array([u, [-u[1], u[0]]])  # eye line, and its perpendicular
+    local = pts @ axes.T
+    lo, hi = local.min(axis=0), local.max(axis=0)
+    centre = ((lo + hi) / 2) @ axes
     size = hi - lo
     return square_roi(centre[0], centre[1], size[0], size[1], rotation, ROI_SCALE)
 
@@ -95,7 +111,7 @@ class FaceMesh(LandmarkModel):
         rgb = _rgb(image)
         crops = []
         for roi in [rois] if isinstance(rois, Roi) else rois:
-            crop = warp(rgb, roi, INPUT_SIZE, cv2.BORDER_REPLICATE)
+            crop = warp(rgb, roi, INPUT_SIZE, cv2.BORDER_REPLICATE, pixel_centres=self.symmetric)
             crops.append(crop)
             if self.symmetric:
                 crops.append(crop[:, ::-1])

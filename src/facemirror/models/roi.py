@@ -63,6 +63,18 @@ def rotation_between(p0: np.ndarray, p1: np.ndarray) -> float:
     return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
 
 
-def warp(rgb: np.ndarray, roi: Roi, size: int, border: int) -> np.ndarray:
-    """The ``size`` x ``size`` uint8 crop of ``roi`` (bilinear, as MediaPipe's OpenCV converter)."""
-    return cv2.warpPerspective(rgb, roi.matrix(size), (size, size), flags=cv2.INTER_LINEAR, borderMode=border)
+def warp(rgb: np.ndarray, roi: Roi, size: int, border: int, pixel_centres: bool = False) -> np.ndarray:
+    """The ``size`` x ``size`` uint8 crop of ``roi`` (bilinear, as MediaPipe's OpenCV converter).
+
+    MediaPipe hands its corner mapping (continuous coordinates, pixel centres
+    at +0.5) straight to OpenCV (pixel centres at integers), so its crops sit
+    half a crop pixel minus half an image pixel away from the ROI; the default
+    reproduces that for parity. ``pixel_centres=True`` samples at the true
+    pixel centres, so the crop is centred exactly on the ROI (what the
+    symmetric mesh mode needs: a symmetric face's crop is then symmetric).
+    """
+    matrix = roi.matrix(size)
+    if pixel_centres:
+        shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+        matrix = np.linalg.inv(shift) @ matrix @ shift
+    return cv2.warpPerspective(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border)

@@ -1,0 +1,145 @@
+"""The AU stage: per-frame face outputs in, OpenFace-style CSV rows out, AU crops batched through the network.
+
+Frames arrive in order with their landmarks (or None when no face was
+found). Cheap per-frame work (blink, blendshapes, the crop) happens in
+``add``; crops wait until a batch is full and the AU network runs on a
+worker thread, so it overlaps decoding and the face stage. Rows are written
+strictly in frame order, one per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from facemirror.aus.angles import openface_pose
+from facemirror.aus.blink import mesh_ear
+from facemirror.aus.crop import au_box
+from facemirror.aus.schema import FrameOutputs, blendshape_dict, row_for_frame
+from facemirror.aus.writer import AUCsvWriter
+from facemirror.mirror.midline import HeadPose
+from facemirror.timing import StageTimes
+from facemirror.video.stream import BackgroundWorker
+
+#: names accepted for ``au_model``
+AU_MODEL_CHOICES = ("auto", "openface3", "blendshapes")
+
+
+def choose_au_model(requested: str) -> tuple[str, str]:
+    """The AU model to run for ``requested`` and why: ``auto`` means OpenFace 3.0 when its weights are installed."""
+    from facemirror.weights import status
+
+    if requested not in AU_MODEL_CHOICES:
+        raise ValueError(f"au_model must be one of {', '.join(AU_MODEL_CHOICES)}, not {requested!r}")
+    if requested != "auto":
+        return requested, "asked for"
+    state, path = status("mtl")
+    if state == "installed":
+        return "openface3", f"OpenFace 3.0 MTL weights are installed ({path})"
+    return "blendshapes", (
+        f"OpenFace 3.0 MTL weights are {state} (get them with: facemirror weights fetch mtl); "
+        "using the embedded Face Landmarker's blendshapes"
+    )
+
+
+@dataclass
+class _Pending:
+    """One frame waiting for its batch: what the row needs, and where its crop sits in the batch."""
+
+    frame: int
+    timestamp: float
+    outputs: FrameOutputs | None
+    crop_index: int | None
+
+
+class AUExtractor:
+    """Turns per-frame landmarks into rows of one AU CSV.
+
+    ``mtl`` (OpenFace 3.0's network) scores face crops in batches of
+    ``batch_size``; ``blendshapes`` scores each frame's landmarks. Blink
+    (eye aspect ratio) and head pose come from the landmarks. Call
+    :meth:`close` at the end: it runs the last batch and waits for the writes.
+    """
+
+    def __init__(
+        self,
+        writer: AUCsvWriter,
+        *,
+        mtl: Any = None,
+        blendshapes: Any = None,
+        batch_size: int = 32,
+        times: StageTimes | None = None,
+        name: str = "aus",
+    ) -> None:
+        self.writer = writer
+        self.mtl = mtl
+        self.blendshapes = blendshapes
+        self.batch_size = max(1, batch_size)
+        self.times = times or StageTimes()
+        self._pending: list[_Pending] = []
+        self._crops: list[np.ndarray] = []
+        self._worker: BackgroundWorker[tuple[list[_Pending], list[np.ndarray]]] = BackgroundWorker(
+            self._run_batch, maxsize=2, name=f"facemirror-{name}", times=self.times
+        )
+
+    def add(
+        self,
+        frame: int,
+        timestamp: float,
+        image: np.ndarray,
+        landmarks: np.ndarray | None,
+        confidence: float,
+        pose: HeadPose | None,
+    ) -> None:
+        """Queue frame number ``frame`` (from 1); ``landmarks`` None means no face in it."""
+        if landmarks is None:
+            self._pending.append(_Pending(frame, timestamp, None, None))
+        else:
+            outputs = FrameOutputs(
+                confidence=float(confidence),
+                ear=mesh_ear(landmarks),
+                head_pose=openface_pose(*pose) if pose is not None else None,
+            )
+            if self.blendshapes is not None:
+                with self.times.measure("blendshapes"):
+                    outputs.blendshapes = blendshape_dict(self.blendshapes.predict(landmarks))
+            crop_index = None
+            if self.mtl is not None:
+                with self.times.measure("au_crop"):
+                    self._crops.append(self.mtl.crops(image, [au_box(landmarks)])[0])
+                crop_index = len(self._crops) - 1
+            self._pending.append(_Pending(frame, timestamp, outputs, crop_index))
+        if self.mtl is None or len(self._crops) >= self.batch_size:
+            self._submit()
+
+    def close(self) -> None:
+        """Run the last batch and wait until every row is written."""
+        self._submit()
+        self._worker.finish()
+
+    def cancel(self) -> None:
+        """Stop without writing what is still queued."""
+        self._worker.cancel()
+
+    def _submit(self) -> None:
+        if self._pending:
+            self._worker.put((self._pending, self._crops))
+            self._pending, self._crops = [], []
+
+    def _run_batch(self, batch: tuple[list[_Pending], list[np.ndarray]]) -> None:
+        pending, crops = batch
+        prediction = None
+        if crops:
+            with self.times.measure("au_model"):
+                prediction = self.mtl.predict(crops)
+        for item in pending:
+            outputs = item.outputs
+            if outputs is not None and prediction is not None and item.crop_index is not None:
+                mtl_outputs = FrameOutputs.from_prediction(prediction, item.crop_index, outputs.confidence)
+                outputs.au_probabilities = mtl_outputs.au_probabilities
+                outputs.emotion_logits = mtl_outputs.emotion_logits
+                outputs.emotion_probabilities = mtl_outputs.emotion_probabilities
+                outputs.gaze = mtl_outputs.gaze
+            self.writer.write(row_for_frame(item.frame, item.timestamp, outputs))

@@ -1,0 +1,105 @@
+"""``facemirror run | mirror | aus``: the jobs a researcher runs on a video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from facemirror.aus.extractor import AU_MODEL_CHOICES
+from facemirror.cli.options import pipeline_options, pop_pipeline_kwargs
+from facemirror.pipeline import JobResult, Pipeline
+from facemirror.profiling import profile_report
+
+_OUT_DIR = click.option(
+    "-o",
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output folder (default: <video folder>/<stem>_facemirror).",
+)
+_AU_MODEL = click.option(
+    "--au-model",
+    type=click.Choice(list(AU_MODEL_CHOICES)),
+    default="auto",
+    show_default=True,
+    help="openface3 (needs its weights: facemirror weights fetch mtl), blendshapes (embedded), or auto.",
+)
+
+_PROFILE = click.option(
+    "--profile", is_flag=True, help="Print where the time went; also saved as <stem>.profile.txt/.json."
+)
+
+
+def _quiet(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("quiet"))
+
+
+def _pipeline(ctx: click.Context, params: dict[str, Any], **extra: Any) -> Pipeline:
+    return Pipeline(**pop_pipeline_kwargs(params), progress=not _quiet(ctx), **extra)
+
+
+def _report(ctx: click.Context, result: JobResult, profile: bool) -> None:
+    """Print the job's summary unless --quiet, and its profile when --profile asked for it."""
+    if not _quiet(ctx):
+        click.echo(result.summary())
+    if profile:
+        click.echo(profile_report(result))
+
+
+@click.command("run")
+@click.argument("video", type=click.Path(path_type=Path))
+@_OUT_DIR
+@_AU_MODEL
+@pipeline_options
+@_PROFILE
+@click.pass_context
+def run_cmd(ctx: click.Context, video: Path, out_dir: Path | None, au_model: str, profile: bool, **params: Any) -> None:
+    """Mirror VIDEO and extract the AUs of both mirrored faces, in one pass.
+
+    Writes VIDEO's left- and right-mirrored videos, a debug video, a midline
+    CSV, an AU CSV per mirrored face, and a provenance .json beside each.
+    """
+    result = _pipeline(ctx, params, au_model=au_model, profile=profile).run(video, out_dir)
+    _report(ctx, result, profile)
+
+
+@click.command("mirror")
+@click.argument("video", type=click.Path(path_type=Path))
+@_OUT_DIR
+@pipeline_options
+@_PROFILE
+@click.pass_context
+def mirror_cmd(ctx: click.Context, video: Path, out_dir: Path | None, profile: bool, **params: Any) -> None:
+    """Write left- and right-mirrored videos, a debug video and a midline CSV for VIDEO."""
+    result = _pipeline(ctx, params, profile=profile).mirror(video, out_dir)
+    _report(ctx, result, profile)
+
+
+@click.command("aus")
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for <stem>.csv (default: beside the video).",
+)
+@_AU_MODEL
+@click.option("--backend", default="auto", show_default=True, help="onnx, torch, coreml, or a comma-separated list.")
+@click.option("--threads", type=int, help="Inference threads (default: all cores).")
+@_PROFILE
+@click.pass_context
+def aus_cmd(
+    ctx: click.Context,
+    video: Path,
+    out_dir: Path | None,
+    au_model: str,
+    backend: str,
+    threads: int | None,
+    profile: bool,
+) -> None:
+    """Write VIDEO's per-frame action units as an OpenFace-2.0-style CSV (<stem>.csv)."""
+    pipeline = Pipeline(backend, threads=threads, au_model=au_model, progress=not _quiet(ctx), profile=profile)
+    csv_path = (out_dir / f"{video.stem}.csv") if out_dir is not None else None
+    result = pipeline.extract_aus(video, csv_path)
+    _report(ctx, result, profile)

@@ -1,0 +1,268 @@
+"""The jobs end to end on real videos: mirror, extract_aus and run (one pass), their outputs and flags."""
+
+from __future__ import annotations
+
+import csv
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from facemirror import Pipeline
+from facemirror.errors import UnreadableVideoError, WeightsMissingError
+from facemirror.pipeline import JobResult
+from video_fixtures import shared_media
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def empty_weights_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user-installed OpenFace weights: ``auto`` must fall back to the embedded model."""
+    monkeypatch.setenv("FACEMIRROR_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(quality="fast", progress=False)
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def video_frames(path: Path) -> tuple[list[int], Fraction, bool]:
+    """(pts of every frame, average rate, whether there is an audio stream)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        pts = [f.pts for f in c.decode(stream)]
+        return pts, Fraction(stream.average_rate), bool(c.streams.audio)
+
+
+def decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+
+
+# --- mirror on every shared video --------------------------------------------
+
+
+def test_mirror_face_leaves_frame(pipeline: Pipeline, tmp_path: Path) -> None:
+    video = shared_media("face_noface.mov")
+    result = pipeline.mirror(video, tmp_path)
+    assert result.frames == 169
+    table = rows(result.outputs["midline_csv"])
+    assert [int(r["frame"]) for r in table] == list(range(1, 170))
+    source_pts, _, _ = video_frames(video)
+    for key in ("left", "right", "debug"):
+        pts, _, has_audio = video_frames(result.outputs[key])
+        assert len(pts) == 169
+        assert has_audio == (key != "debug")
+    left_pts, _, _ = video_frames(result.outputs["left"])
+    base = source_pts[0]
+    np.testing.assert_allclose(
+        [float(r["timestamp"]) for r in table], [float((p - base) / 15360) for p in source_pts], atol=1e-4
+    )
+    assert len(set(np.diff(left_pts))) > 1, "variable frame rate must survive"
+    status = [r["status"] for r in table]
+    assert status[0] in ("tracked", "turned")
+    # the face leaves: a few held frames (at most hold_seconds of video), then frames without a face
+    assert "held" in status and "none" in status
+    first_gap = status.index("held")
+    held = [i for i in range(first_gap, len(status)) if status[i] == "held"]
+    t = [float(r["timestamp"]) for r in table]
+    assert t[held[-1]] - t[first_gap - 1] <= 0.5 + 1e-6
+    for r in table:
+        assert r["success"] == ("1" if r["status"] in ("tracked", "held", "turned") else "0")
+        assert (r["midline_x"] == "") == (r["status"] == "none")
+    assert result.statuses["none"] == status.count("none")
+    assert (
+        result.landmark_sources["detected"] >= 1 and result.landmark_sources["tracked"] > 60
+    )  # face in the first ~2.4 s
+
+
+def test_mirror_without_any_face_passes_frames_through(pipeline: Pipeline, tmp_path: Path) -> None:
+    video = shared_media("no_face.mp4")
+    result = pipeline.mirror(video, tmp_path)
+    assert result.frames == 95
+    assert {r["status"] for r in rows(result.outputs["midline_csv"])} == {"none"}
+    source, left = decoded(video), decoded(result.outputs["left"])
+    assert len(left) == 95
+    # unmirrored pass-through: only codec noise
+    assert np.mean(np.abs(left[40].astype(int) - source[40].astype(int))) < 3.0
+    assert video_frames(result.outputs["right"])[2]
+
+
+def test_mirror_result_and_sidecars(pipeline: Pipeline, tmp_path: Path) -> None:
+    result = pipeline.mirror(ROOT / "examples" / "single_face.mp4", tmp_path)
+    assert set(result.outputs) == {"left", "right", "debug", "midline_csv"}
+    assert result.statuses == {"tracked": 72}
+    assert result.engines["face_landmarks"]["backend"] in ("onnx", "coreml", "torch")
+    assert result.timings["landmarks"]["calls"] == 72
+    for path in result.outputs.values():
+        sidecar = json.loads(Path(f"{path}.json").read_text())
+        assert sidecar["input"]["sha256"]
+        assert {m["name"] for m in sidecar["models"]} == {"face_detector", "face_landmarks"}
+    # nothing but finished files (and their sidecars) in the folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [p.name for p in result.outputs.values()] + [f"{p.name}.json" for p in result.outputs.values()]
+    )
+
+
+def test_bad_input_leaves_no_output(pipeline: Pipeline, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is not a video\n")
+    out = tmp_path / "out"
+    with pytest.raises(UnreadableVideoError, match=r"notes\.mp4"):
+        pipeline.mirror(bad, out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_crash_mid_video_leaves_no_finished_looking_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import facemirror.pipeline as pipeline_module
+
+    calls = {"n": 0}
+    real = pipeline_module.mirror_both
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "mirror_both", failing)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        Pipeline(quality="fast", progress=False).run(ROOT / "examples" / "single_face.mp4", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- AUs ----------------------------------------------------------------------
+
+
+def test_extract_aus_no_face_and_face_leaving(pipeline: Pipeline, tmp_path: Path) -> None:
+    result = pipeline.extract_aus(shared_media("no_face.mp4"), tmp_path / "no_face.csv")
+    table = rows(result.outputs["csv"])
+    assert len(table) == 95 and {r["success"] for r in table} == {"0"}
+    assert result.au_model == "blendshapes"
+    assert all(r["bs_mouthSmileLeft"] == "" for r in table)
+
+    result = pipeline.extract_aus(shared_media("face_noface.mov"), tmp_path / "face_noface.csv")
+    table = rows(result.outputs["csv"])
+    assert [int(r["frame"]) for r in table] == list(range(1, 170))
+    success = [r["success"] for r in table]
+    assert success[0] == "1" and success[-1] == "0"
+    assert sum(s == "1" for s in success) == result.landmark_sources.get("detected", 0) + result.landmark_sources.get(
+        "tracked", 0
+    )
+    for r in table:
+        assert (r["bs_jawOpen"] == "") == (r["success"] == "0")
+
+
+def test_blendshapes_are_plausible_on_the_smiling_face(pipeline: Pipeline) -> None:
+    import cv2
+
+    from facemirror.models.blendshapes import BLENDSHAPE_NAMES, Blendshapes
+
+    face = pipeline.landmarker.process_image(cv2.imread(str(ROOT / "tests" / "data" / "single_face.jpg")))
+    assert face is not None
+    scores = dict(zip(BLENDSHAPE_NAMES, Blendshapes.from_weights().predict(face.landmarks)))
+    assert scores["mouthSmileLeft"] > 0.5 and scores["mouthSmileRight"] > 0.5
+    assert scores["mouthFrownLeft"] < 0.2 and scores["eyeBlinkLeft"] < 0.5
+
+
+def test_rotated_container_gives_the_same_aus(pipeline: Pipeline, tmp_path: Path) -> None:
+    frames = decoded(ROOT / "examples" / "single_face.mp4")[:30]
+
+    def write(path: Path, rotation: int) -> Path:
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("libx264", rate=30, options={"crf": "12", "preset": "ultrafast"})
+            h, w = frames[0].shape[:2]
+            stream.width, stream.height = (h, w) if rotation else (w, h)
+            stream.pix_fmt = "yuv420p"
+            if rotation:
+                stream.set_display_rotation(rotation)
+            for i, image in enumerate(frames):
+                # stored turned a quarter counter-clockwise; the display matrix turns it back
+                stored = np.ascontiguousarray(np.rot90(image, k=1)) if rotation else image
+                frame = av.VideoFrame.from_ndarray(stored, format="bgr24")
+                frame.pts = i
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+        return path
+
+    upright = pipeline.extract_aus(write(tmp_path / "upright.mp4", 0), tmp_path / "upright.csv")
+    rotated = pipeline.extract_aus(write(tmp_path / "rotated.mp4", 270), tmp_path / "rotated.csv")
+    assert rotated.video.rotation == 270 and (rotated.video.width, rotated.video.height) == (640, 360)
+    a, b = rows(upright.outputs["csv"]), rows(rotated.outputs["csv"])
+    assert len(a) == len(b) == 30
+    cols = [c for c in a[0] if c.startswith("bs_")] + ["ear_left", "ear_right", "AU45_r"]
+    diff = np.array([[float(ra[c]) - float(rb[c]) for c in cols] for ra, rb in zip(a, b)])
+    assert np.abs(diff).mean() < 0.01 and np.abs(diff).max() < 0.1
+
+
+def test_run_equals_mirror_then_extract_aus(pipeline: Pipeline, tmp_path: Path) -> None:
+    """One pass (run) gives what extract_aus gives on the written mirrored videos, within codec noise."""
+    result = pipeline.run(ROOT / "examples" / "single_face.mp4", tmp_path / "run")
+    assert result.au_model == "blendshapes"
+    for side in ("left", "right"):
+        one_pass = rows(result.outputs[f"{side}_csv"])
+        two_pass = rows(pipeline.extract_aus(result.outputs[side], tmp_path / f"{side}.csv").outputs["csv"])
+        assert len(one_pass) == len(two_pass) == 72
+        assert all(a["success"] == b["success"] == "1" for a, b in zip(one_pass, two_pass))
+        cols = [c for c in one_pass[0] if c.startswith("bs_")] + ["ear_left", "ear_right"]
+        diff = np.array([[float(a[c]) - float(b[c]) for c in cols] for a, b in zip(one_pass, two_pass)])
+        assert np.abs(diff).mean() < 0.02, np.abs(diff).mean()
+        assert np.abs(diff).max() < 0.25
+        # a mirrored face is symmetric: both eyes are the same eye
+        ears = np.array([[float(r["ear_left"]), float(r["ear_right"])] for r in one_pass])
+        np.testing.assert_allclose(ears[:, 0], ears[:, 1], atol=0.02)
+
+
+# --- OpenFace 3.0 (random weights in the official layout) ------------------
+
+
+@pytest.fixture(scope="module")
+def mtl_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("torch", reason="the torch extra is part of the test install")
+    from fixtures_mtl import mtl_state, write_mtl_checkpoint
+
+    return write_mtl_checkpoint(tmp_path_factory.mktemp("mtl") / "MTL_backbone.pth", mtl_state())
+
+
+def test_run_with_openface3_writes_mtl_aus(mtl_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facemirror.models.mtl import AU_NAMES
+
+    monkeypatch.setenv("FACEMIRROR_CACHE", str(tmp_path / "cache"))
+    p = Pipeline(quality="fast", debug_video=False, progress=False, au_model="openface3", mtl_weights=mtl_weights)
+    result: JobResult = p.run(ROOT / "examples" / "single_face.mp4", tmp_path / "out")
+    assert result.au_model == "openface3"
+    assert result.engines["mtl"]["model"] == "mtl"
+    table = rows(result.outputs["left_csv"])
+    assert len(table) == 72
+    for r in table:
+        for au in AU_NAMES:
+            p_value = float(r[f"{au}_p"])
+            assert 0.0 <= p_value <= 1.0
+            assert r[f"{au}_c"] == str(int(p_value >= 0.5))
+            assert r[f"{au}_r"] == ""  # MTL gives occurrence scores, not intensities
+        assert r["emotion_happy_p"] != "" and r["gaze_yaw"] != "" and r["gaze_angle_x"] != ""
+        assert r["AU45_r"] != ""  # blink from the eye landmarks
+    df = result.to_dataframe("left")
+    assert len(df) == 72 and "AU12_p" in df.columns
+    sidecar = json.loads(Path(f"{result.outputs['left_csv']}.json").read_text())
+    mtl = next(m for m in sidecar["models"] if m["name"] == "mtl")
+    import hashlib
+
+    assert mtl["sha256"] == hashlib.sha256(mtl_weights.read_bytes()).hexdigest()
+
+
+def test_missing_openface_weights_name_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(WeightsMissingError, match=r"facemirror weights fetch mtl"):
+        Pipeline(au_model="openface3", progress=False).extract_aus(
+            ROOT / "examples" / "single_face.mp4", tmp_path / "x.csv"
+        )
+    assert not (tmp_path / "x.csv").exists()
