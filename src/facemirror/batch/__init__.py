@@ -1,0 +1,8 @@
+"""Many videos at once: discover, run, resume, summarise (``facemirror batch``, ``Pipeline.run_many``)."""
+
+from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, discover
+from facemirror.batch.ray_runner import RayOptions
+from facemirror.batch.runner import run_many
+from facemirror.batch.summary import BatchResult, VideoOutcome
+
+__all__ = ["VIDEO_EXTENSIONS", "BatchResult", "RayOptions", "VideoOutcome", "VideoTask", "discover", "run_many"]

@@ -1,0 +1,102 @@
+"""Find the videos of a batch and plan where each one's outputs go.
+
+IN_DIR/a/b.mp4 is written to OUT_DIR/a/b/ (one folder per video, the
+pipeline's usual ``<stem>_...`` file names inside), so a folder tree of
+recordings becomes the same tree of results. Hidden files and folders
+(``.partial`` files, macOS ``._x.mp4`` resource forks) and anything inside
+OUT_DIR are never inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from facemirror.errors import BatchError
+
+#: file name suffixes taken as videos when none are given (compared case-insensitively)
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".m4v")
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """One video of a batch: where it is, its name relative to the input root, and its output folder."""
+
+    source: Path
+    #: POSIX path relative to the input root ("a/b.mp4"): the video's name in the summary and resume records
+    rel: str
+    out_folder: Path
+
+
+def normalize_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
+    """``["MP4", ".mov"]`` -> ``(".mp4", ".mov")``."""
+    exts = tuple(dict.fromkeys("." + e.lower().lstrip(".") for e in extensions if e.strip(". ")))
+    if not exts:
+        raise ValueError("no video extensions given")
+    return exts
+
+
+def discover(
+    folder: str | Path,
+    extensions: Iterable[str] = VIDEO_EXTENSIONS,
+    recursive: bool = False,
+    exclude: str | Path | None = None,
+) -> list[Path]:
+    """The videos in ``folder`` (sorted), optionally in its subfolders too, leaving out ``exclude`` and hidden names."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BatchError(f"{folder}: the input folder does not exist or is not a folder")
+    exts = normalize_extensions(extensions)
+    skip = Path(exclude).resolve() if exclude is not None else None
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
+        found += [here / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in exts]
+        if not recursive:
+            break
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def collect(
+    inputs: str | Path | Sequence[str | Path],
+    extensions: Iterable[str] = VIDEO_EXTENSIONS,
+    recursive: bool = False,
+    exclude: str | Path | None = None,
+) -> tuple[Path, list[Path]]:
+    """The input root and the videos of ``inputs`` (a folder, or a list of files and folders), without duplicates."""
+    items = [Path(inputs)] if isinstance(inputs, (str, os.PathLike)) else [Path(i) for i in inputs]
+    if not items:
+        raise BatchError("no inputs given")
+    videos: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            videos += discover(item, extensions, recursive, exclude)
+        elif item.is_file():
+            videos.append(item)
+        else:
+            raise BatchError(f"{item}: no such file or folder")
+    videos = list(dict.fromkeys(v.resolve() for v in videos))
+    if len(items) == 1 and items[0].is_dir():
+        root = items[0].resolve()
+    else:
+        root = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in (i.resolve() for i in items)]))
+    return root, videos
+
+
+def plan(root: Path, videos: Sequence[Path], out_dir: Path) -> list[VideoTask]:
+    """Map each video to its output folder, mirroring the tree under ``root``.
+
+    Two videos of one folder with the same stem (``b.mp4``, ``b.mov``) would
+    share OUT_DIR/a/b/, so those get the suffix in the folder name: b_mp4/, b_mov/.
+    """
+    rels = [v.relative_to(root) for v in videos]
+    stems = Counter((r.parent, r.stem.lower()) for r in rels)
+    tasks = []
+    for video, rel in zip(videos, rels):
+        name = rel.stem if stems[(rel.parent, rel.stem.lower())] == 1 else f"{rel.stem}_{rel.suffix.lstrip('.')}"
+        tasks.append(VideoTask(video, rel.as_posix(), out_dir / rel.parent / name))
+    return tasks

@@ -1,0 +1,199 @@
+"""``run_many``: one job over many videos, resumable, one failure never stopping the rest.
+
+The driver (this process) decides what to skip, hands the rest to an
+executor (in-process, a local process pool, or Ray) and, as each result
+arrives, writes the video's done-marker and rewrites ``batch_summary.csv``:
+a crash or Ctrl-C of the driver loses no finished work.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from facemirror.atomic import check_writable_dir
+from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
+from facemirror.batch.state import clear_done, find_done, fingerprint, write_done
+from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
+from facemirror.batch.worker import JOBS, init_worker, process_in_worker, run_job, worker_pipeline
+from facemirror.errors import BatchError
+
+if TYPE_CHECKING:
+    from facemirror.batch.ray_runner import RayOptions
+    from facemirror.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+#: inference threads a worker is sized for when neither ``workers`` nor ``threads`` is given
+THREADS_PER_WORKER = 4
+
+Executor = Iterator[tuple[VideoTask, VideoOutcome]]
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (respects container and taskset limits)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def size_workers(workers: int | None, threads: int | None, cores: int) -> tuple[int, int]:
+    """(workers, threads per worker) so that workers x threads fits ``cores``; what is given is kept."""
+    if workers is None:
+        workers = max(1, cores // (threads or THREADS_PER_WORKER))
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    return workers, threads or max(1, cores // workers)
+
+
+def run_many(
+    pipeline_options: Mapping[str, Any] | None,
+    inputs: str | Path | Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    job: str = "run",
+    extensions: Iterable[str] = VIDEO_EXTENSIONS,
+    recursive: bool = False,
+    force: bool = False,
+    checksum: bool = False,
+    workers: int | None = None,
+    ray: RayOptions | None = None,
+    progress: bool = True,
+    pipeline: Pipeline | None = None,
+) -> BatchResult:
+    """Run ``job`` ("run", "mirror" or "aus") on every video of ``inputs``, writing under ``out_dir``.
+
+    ``inputs`` is a folder (its videos, with ``recursive`` those of its
+    subfolders too) or a list of files and folders; IN/a/b.mp4 goes to
+    OUT/a/b/. Videos finished by an earlier run with the same input, job
+    and options are skipped unless ``force``. ``workers`` > 1 runs a local
+    spawn process pool; ``ray`` sends each video to a Ray cluster instead.
+    ``pipeline`` (in-process runs only) reuses an already built Pipeline.
+    """
+    if job not in JOBS:
+        raise ValueError(f"job must be one of {', '.join(JOBS)}, not {job!r}")
+    options = dict(pipeline_options or {})
+    out = check_writable_dir(out_dir).resolve()
+    exts = normalize_extensions(extensions)
+    root, videos = collect(inputs, exts, recursive, exclude=out)
+    if out == root:
+        raise BatchError(f"{out}: the output folder must not be the input folder (outputs would be taken for inputs)")
+    if not videos:
+        hint = "" if recursive else " (add --recursive to look in subfolders)"
+        raise BatchError(f"{inputs}: no videos ({' '.join(exts)}) found{hint}")
+    tasks = plan(root, videos, out)
+
+    book = _Book(out, tasks)
+    todo: list[VideoTask] = []
+    stamps: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+        done = None if force else find_done(out, task, job, options, stamp)
+        if done is not None:
+            book.add(done)
+        else:
+            clear_done(out, task)
+            todo.append(task)
+    book.write()
+
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
+    with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
+        for task, outcome in _executor(options, job, todo, workers, ray, progress, pipeline):
+            if outcome.status == DONE:
+                write_done(out, task, job, options, stamps[task.rel], outcome)
+            else:
+                log.warning("%s failed: %s", task.rel, outcome.error)
+            book.add(outcome)
+            book.write()
+            bar.update(1)
+    return BatchResult(out, book.ordered(), book.path)
+
+
+def _executor(
+    options: dict[str, Any],
+    job: str,
+    tasks: list[VideoTask],
+    workers: int | None,
+    ray: RayOptions | None,
+    progress: bool,
+    pipeline: Pipeline | None,
+) -> Executor:
+    """Pick where the videos run: Ray, a process pool, or this process (workers == 1)."""
+    if not tasks:
+        return iter(())
+    if ray is not None:
+        from facemirror.batch.ray_runner import ray_execute
+
+        return ray_execute(options, job, tasks, ray)
+    n, threads = size_workers(workers, options.get("threads"), available_cores())
+    n = min(n, len(tasks))
+    options = {**options, "threads": threads}
+    if n == 1:
+        if pipeline is None:
+            pipeline = worker_pipeline({**options, "progress": progress})
+        return _inline(pipeline, job, tasks)
+    # per-video bars from several processes garble the terminal: workers run without them
+    return _pool({**options, "progress": False}, job, tasks, n)
+
+
+def _inline(pipeline: Pipeline, job: str, tasks: list[VideoTask]) -> Executor:
+    """Every video in this process, one after another (``--workers 1``: the simplest to debug)."""
+    for task in tasks:
+        yield task, run_job(pipeline, job, task)
+
+
+def _pool(options: dict[str, Any], job: str, tasks: list[VideoTask], workers: int) -> Executor:
+    """Videos on a spawn process pool, at most ``workers`` in flight; a dead worker fails only its videos."""
+    context = multiprocessing.get_context("spawn")
+    queue = deque(tasks)
+    while queue:
+        broken = False
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(options,))
+        running: dict[Future[VideoOutcome], VideoTask] = {}
+        try:
+            while running or (queue and not broken):
+                while queue and not broken and len(running) < workers:
+                    task = queue.popleft()
+                    running[pool.submit(process_in_worker, options, job, task)] = task
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken = True  # start a fresh pool for the videos still queued
+                        error = "BrokenProcessPool: a worker process died while processing this video (out of memory?)"
+                        outcome = VideoOutcome(task.rel, FAILED, error=error)
+                    except Exception as exc:  # e.g. a result that cannot be unpickled
+                        outcome = VideoOutcome(task.rel, FAILED, error=error_message(exc))
+                    yield task, outcome
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Book:
+    """The outcomes so far, kept in input order, and the summary CSV rewritten from them."""
+
+    def __init__(self, out_dir: Path, tasks: list[VideoTask]) -> None:
+        self.path = out_dir / SUMMARY_NAME
+        self._order = {t.rel: i for i, t in enumerate(tasks)}
+        self._outcomes: dict[str, VideoOutcome] = {}
+
+    def add(self, outcome: VideoOutcome) -> None:
+        self._outcomes[outcome.file] = outcome
+
+    def ordered(self) -> list[VideoOutcome]:
+        return sorted(self._outcomes.values(), key=lambda o: self._order[o.file])
+
+    def write(self) -> None:
+        write_summary(self.path, self.ordered())

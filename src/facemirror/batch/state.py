@@ -1,0 +1,120 @@
+"""Resume records: a JSON done-marker per finished video, so a rerun skips what is already done.
+
+``OUT_DIR/.facemirror/done/<relative input path>.json`` is written (atomically)
+only after the job returned, i.e. after every output was complete and renamed
+into place. It records the input's fingerprint (size and mtime, or sha256
+with ``checksum=True``), the job, the options that shape the outputs, and
+each output's size. A video is skipped only while all of these still match;
+a crash before the marker is written simply means the video runs again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from facemirror.atomic import atomic_output
+from facemirror.batch.discover import VideoTask
+from facemirror.batch.summary import SKIPPED, VideoOutcome
+
+MARKER_DIR = Path(".facemirror") / "done"
+
+#: pipeline options that change speed, not the outputs: a change does not redo finished videos
+NEUTRAL_OPTIONS = frozenset({"threads", "progress"})
+
+
+def marker_path(out_dir: Path, task: VideoTask) -> Path:
+    """Where the done-marker of ``task`` lives."""
+    return out_dir / MARKER_DIR / f"{task.rel}.json"
+
+
+def fingerprint(path: Path, checksum: bool = False) -> dict[str, Any]:
+    """What identifies the input's content: size and mtime, or size and sha256."""
+    st = path.stat()
+    if not checksum:
+        return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": st.st_size, "sha256": digest.hexdigest()}
+
+
+def recorded_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline options that shape the outputs, defaults filled in, as plain JSON values (as read from a marker)."""
+
+    def plain(value: Any) -> Any:
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else str(value)  # type: ignore[arg-type]
+
+    from facemirror.pipeline import Pipeline
+
+    defaults = {
+        name: param.default
+        for name, param in inspect.signature(Pipeline).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
+    kept = {k: v for k, v in sorted({**defaults, **options}.items()) if k not in NEUTRAL_OPTIONS}
+    result: dict[str, Any] = json.loads(json.dumps(kept, default=plain))
+    return result
+
+
+def write_done(
+    out_dir: Path,
+    task: VideoTask,
+    job: str,
+    options: Mapping[str, Any],
+    stamp: Mapping[str, Any],
+    outcome: VideoOutcome,
+) -> Path:
+    """Record ``task`` as finished (call only once all its outputs are in place)."""
+    outputs = {}
+    for name, file in outcome.outputs.items():
+        path = Path(file)
+        rel = path.relative_to(out_dir).as_posix() if path.is_relative_to(out_dir) else str(path)
+        outputs[name] = {"path": rel, "size": path.stat().st_size}
+    record = {
+        "input": task.rel,
+        "fingerprint": dict(stamp),
+        "job": job,
+        "options": recorded_options(options),
+        "outputs": outputs,
+        "frames": outcome.frames,
+        "seconds": outcome.seconds,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    marker = marker_path(out_dir, task)
+    with atomic_output(marker) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return marker
+
+
+def find_done(
+    out_dir: Path, task: VideoTask, job: str, options: Mapping[str, Any], stamp: Mapping[str, Any]
+) -> VideoOutcome | None:
+    """A ``skipped`` outcome if ``task`` was done before with this input, job and options, outputs intact."""
+    try:
+        record = json.loads(marker_path(out_dir, task).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("fingerprint") != dict(stamp) or record.get("job") != job:
+        return None
+    if record.get("options") != recorded_options(options):
+        return None
+    outputs = {}
+    for name, entry in record.get("outputs", {}).items():
+        path = out_dir / entry["path"]  # an absolute recorded path stays absolute
+        if not path.is_file() or path.stat().st_size != entry["size"]:
+            return None
+        outputs[name] = str(path)
+    return VideoOutcome(task.rel, SKIPPED, frames=record.get("frames"), outputs=outputs)
+
+
+def clear_done(out_dir: Path, task: VideoTask) -> None:
+    """Forget that ``task`` was finished (before it is redone, so a crash cannot leave a stale marker)."""
+    marker_path(out_dir, task).unlink(missing_ok=True)
