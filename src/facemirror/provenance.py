@@ -55,7 +55,7 @@ def build_provenance(
     video_info: Mapping[str, Any] | None = None,
     models: Sequence[Mapping[str, Any]] = (),
     parameters: Mapping[str, Any] | None = None,
-    timings: Mapping[str, float] | None = None,
+    timings: Mapping[str, Any] | None = None,
     outputs: Sequence[str | Path] = (),
     command_line: Sequence[str] | None = None,
 ) -> dict[str, Any]:

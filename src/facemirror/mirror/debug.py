@@ -56,7 +56,7 @@ def draw_debug(
     image: np.ndarray,
     landmarks: np.ndarray | None,
     midline: Midline | None,
-    box: Sequence[float] | None,
+    box: Sequence[float] | np.ndarray | None,
     frame_index: int,
     pose: HeadPose | None,
     status: str,
