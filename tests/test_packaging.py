@@ -19,9 +19,7 @@ def test_every_subpackage_is_packaged() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
     src = ROOT / "src"
-    on_disk = {
-        ".".join(p.parent.relative_to(src).parts) for p in src.rglob("*.py") if "__pycache__" not in p.parts
-    }
+    on_disk = {".".join(p.parent.relative_to(src).parts) for p in src.rglob("*.py") if "__pycache__" not in p.parts}
     assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
     assert config["package-dir"]["facemirror._bundled"] == "weights"
     assert (ROOT / "weights" / "manifest.json").is_file()
