@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from facemirror.atomic import atomic_output, check_writable_dir, partial_path
 from facemirror.errors import OutputError
+from fs_fixtures import unwritable_folder
 
 
 def test_success_renames_into_place(tmp_path: Path) -> None:
@@ -36,16 +36,6 @@ def test_previous_output_survives_a_failed_rewrite(tmp_path: Path) -> None:
         tmp.write_text("partial")
         raise KeyboardInterrupt
     assert final.read_text() == "good"
-
-
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder this process cannot write to: read-only by mode, or sysfs when running as root."""
-    if os.name == "posix" and os.geteuid() == 0:
-        return Path("/sys/kernel")  # root ignores file modes; sysfs refuses new files even to root
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    return ro
 
 
 def test_unwritable_folder(tmp_path: Path) -> None:

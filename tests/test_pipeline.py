@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from facemirror import Pipeline
-from facemirror.errors import UnreadableVideoError, WeightsMissingError
+from facemirror.errors import OutputError, UnreadableVideoError, WeightsMissingError
 from facemirror.pipeline import JobResult
+from fs_fixtures import unwritable_folder
 from video_fixtures import shared_media
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +121,13 @@ def test_bad_input_leaves_no_output(pipeline: Pipeline, tmp_path: Path) -> None:
     with pytest.raises(UnreadableVideoError, match=r"notes\.mp4"):
         pipeline.mirror(bad, out)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_unwritable_output_folder(pipeline: Pipeline, tmp_path: Path) -> None:
+    folder = unwritable_folder(tmp_path)
+    with pytest.raises(OutputError, match="not writable"):
+        pipeline.run(ROOT / "examples" / "single_face.mp4", folder)
+    assert not any(p.name.startswith("single_face") or ".partial" in p.name for p in folder.iterdir())
 
 
 def test_crash_mid_video_leaves_no_finished_looking_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
