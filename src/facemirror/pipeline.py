@@ -87,8 +87,8 @@ class JobResult:
     au_model_reason: str = ""
     encoder: str = ""
     encoder_skipped: dict[str, str] = field(default_factory=dict)
-    #: stage name -> the thread it ran on (for the profiler's busy time per thread)
-    threads: dict[str, str] = field(default_factory=dict)
+    #: thread name -> {stage: seconds} (for the profiler's busy time per thread)
+    threads: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:

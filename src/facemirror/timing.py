@@ -1,7 +1,7 @@
 """Per-stage wall-clock accounting for results and the profiler: where did the time go?
 
-Each stage also remembers the thread it ran on, so the profiler can add up
-busy time per thread (the pipeline's stages run on different threads at
+Time is also kept per thread, so the profiler can add up busy time per
+thread (the pipeline's stages run on different threads at
 once). Stages named ``wait:...`` are time spent blocked on a queue, not work.
 """
 
@@ -25,7 +25,7 @@ class StageTimes:
     def __init__(self) -> None:
         self._seconds: dict[str, float] = {}
         self._calls: dict[str, int] = {}
-        self._threads: dict[str, str] = {}
+        self._by_thread: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
         self._start = time.perf_counter()
         self._cpu_start = time.process_time()
@@ -36,7 +36,8 @@ class StageTimes:
         with self._lock:
             self._seconds[stage] = self._seconds.get(stage, 0.0) + seconds
             self._calls[stage] = self._calls.get(stage, 0) + calls
-            self._threads[stage] = thread
+            per_thread = self._by_thread.setdefault(thread, {})
+            per_thread[stage] = per_thread.get(stage, 0.0) + seconds
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:
@@ -72,10 +73,10 @@ class StageTimes:
         """Seconds since this object was made."""
         return time.perf_counter() - self._start
 
-    def threads(self) -> dict[str, str]:
-        """``{stage: name of the thread it last ran on}``."""
+    def threads(self) -> dict[str, dict[str, float]]:
+        """``{thread name: {stage: seconds}}``: which thread spent the time (a stage may run on several)."""
         with self._lock:
-            return dict(self._threads)
+            return {thread: {k: round(v, 6) for k, v in stages.items()} for thread, stages in self._by_thread.items()}
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """``{stage: {"seconds": s, "calls": n, "ms_per_call": ms}}``, plus ``total`` (wall) and ``cpu`` (process)."""

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from facemirror.errors import UnreadableVideoError
+from facemirror.timing import StageTimes
 from facemirror.video.probe import VideoInfo, open_input, probe, video_stream
 from facemirror.video.stream import BackgroundIterator
 
@@ -55,10 +56,15 @@ class VideoReader:
     keeps at most ``queue_size`` frames ahead of the consumer. Rotation from
     the file's display matrix is applied, so portrait phone videos come out
     upright. A reader iterates once; closing it early stops the decoder.
+    With ``times``, decoding is timed as the ``decode`` stage (on the decode
+    thread) and queue waits as ``wait:get:decode`` / ``wait:put:decode``.
     """
 
-    def __init__(self, path: str | Path, *, queue_size: int = 8, threads: int = 0) -> None:
+    def __init__(
+        self, path: str | Path, *, queue_size: int = 8, threads: int = 0, times: StageTimes | None = None
+    ) -> None:
         self.path = Path(path)
+        self._times = times
         self.info: VideoInfo = probe(self.path)
         self.truncated = self.info.truncated
         self._queue_size = queue_size
@@ -79,7 +85,9 @@ class VideoReader:
     def __iter__(self) -> Iterator[Frame]:
         if self._frames is not None:
             raise RuntimeError(f"{self.path}: a VideoReader can be iterated only once")
-        self._frames = BackgroundIterator(self._decode, maxsize=self._queue_size, name="facemirror-decode")
+        times = self._times
+        produce = self._decode if times is None else lambda: times.timed_iter(self._decode(), "decode")
+        self._frames = BackgroundIterator(produce, maxsize=self._queue_size, name="facemirror-decode", times=times)
         return self._frames
 
     def close(self) -> None:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
+
+from facemirror.timing import WAIT_PREFIX, StageTimes
 
 T = TypeVar("T")
 
 _DONE = object()  # end-of-stream marker on the queue
 _POLL_S = 0.1  # how often a blocked thread looks at its stop flag
+
+
+def _wait_stage(kind: str, name: str) -> str:
+    """The StageTimes name of time blocked on a queue: ``wait:get:<queue>`` or ``wait:put:<queue>``."""
+    return f"{WAIT_PREFIX}{kind}:{name.removeprefix('facemirror-')}"
 
 
 def _drain(q: queue.Queue[object]) -> None:
@@ -33,9 +41,19 @@ class BackgroundIterator(Generic[T]):
 
     At most ``maxsize`` items wait in the queue. :meth:`close` (also called
     when iteration ends) stops the producer at its next item and joins it.
+    With ``times``, the consumer's wait for items and the producer's wait
+    for queue room are recorded as ``wait:get:<name>`` / ``wait:put:<name>``.
     """
 
-    def __init__(self, produce: Callable[[], Iterator[T]], maxsize: int = 8, name: str = "facemirror-producer") -> None:
+    def __init__(
+        self,
+        produce: Callable[[], Iterator[T]],
+        maxsize: int = 8,
+        name: str = "facemirror-producer",
+        times: StageTimes | None = None,
+    ) -> None:
+        self._times = times
+        self._get_stage, self._put_stage = _wait_stage("get", name), _wait_stage("put", name)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, maxsize))
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -59,13 +77,18 @@ class BackgroundIterator(Generic[T]):
 
     def _offer(self, item: object) -> bool:
         """Put ``item`` unless asked to stop; False when stopped."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
+        t0 = time.perf_counter()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=_POLL_S)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+        finally:
+            if self._times is not None:
+                self._times.add(self._put_stage, time.perf_counter() - t0)
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -73,7 +96,10 @@ class BackgroundIterator(Generic[T]):
     def __next__(self) -> T:
         if self._stop.is_set():
             raise StopIteration
+        t0 = time.perf_counter()
         item = self._queue.get()
+        if self._times is not None:
+            self._times.add(self._get_stage, time.perf_counter() - t0)
         if item is _DONE:
             self.close()
             if self._error is not None:
@@ -94,10 +120,20 @@ class BackgroundWorker(Generic[T]):
 
     :meth:`put` blocks only while ``maxsize`` items are already waiting. The
     first exception raised by ``consume`` stops the worker and is re-raised
-    by the next :meth:`put` or by :meth:`finish`.
+    by the next :meth:`put` or by :meth:`finish`. With ``times``, the
+    caller's wait for queue room and the worker's wait for items are recorded
+    as ``wait:put:<name>`` / ``wait:get:<name>``.
     """
 
-    def __init__(self, consume: Callable[[T], None], maxsize: int = 8, name: str = "facemirror-worker") -> None:
+    def __init__(
+        self,
+        consume: Callable[[T], None],
+        maxsize: int = 8,
+        name: str = "facemirror-worker",
+        times: StageTimes | None = None,
+    ) -> None:
+        self._times = times
+        self._get_stage, self._put_stage = _wait_stage("get", name), _wait_stage("put", name)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, maxsize))
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -106,11 +142,14 @@ class BackgroundWorker(Generic[T]):
         self._thread.start()
 
     def _run(self) -> None:
+        t0 = time.perf_counter()
         while not self._stop.is_set():
             try:
                 item = self._queue.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
+            if self._times is not None:
+                self._times.add(self._get_stage, time.perf_counter() - t0)
             if item is _DONE:
                 return
             try:
@@ -119,6 +158,7 @@ class BackgroundWorker(Generic[T]):
                 self._error = exc
                 self._stop.set()
                 return
+            t0 = time.perf_counter()
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -126,15 +166,18 @@ class BackgroundWorker(Generic[T]):
 
     def put(self, item: T) -> None:
         """Queue ``item`` for the worker; raises the worker's error if it has failed."""
+        t0 = time.perf_counter()
         while True:
             self._raise_error()
             if self._stop.is_set():
                 raise RuntimeError("the background worker was stopped")
             try:
                 self._queue.put(item, timeout=_POLL_S)
-                return
+                break
             except queue.Full:
                 continue
+        if self._times is not None:
+            self._times.add(self._put_stage, time.perf_counter() - t0)
 
     def finish(self) -> None:
         """Let the worker consume everything queued, join it, and re-raise its error if any."""

@@ -8,6 +8,7 @@ so a half-written video never carries the final name.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 
 from facemirror.errors import BackendUnavailable, OutputError
+from facemirror.timing import StageTimes
 from facemirror.video.encoders import DEFAULT_QUALITY, choose_encoder, configure, pixel_format
 from facemirror.video.probe import open_input
 from facemirror.video.stream import BackgroundWorker
@@ -53,7 +55,10 @@ class VideoWriter:
 
     Encoding runs on a background thread behind a queue of ``queue_size``
     frames. Use as a context manager: leaving the block normally closes
-    (and renames) the file; an exception aborts it.
+    (and renames) the file; an exception aborts it. With ``times``, encoding
+    is timed as stage ``stage`` (on thread ``facemirror-<stage>``), the copy
+    made by :meth:`write` as ``frame_copy``, and queue waits as
+    ``wait:put:<stage>`` / ``wait:get:<stage>``.
     """
 
     def __init__(
@@ -69,8 +74,12 @@ class VideoWriter:
         quality: int = DEFAULT_QUALITY,
         preset: str | None = None,
         queue_size: int = 8,
+        times: StageTimes | None = None,
+        stage: str = "encode",
     ) -> None:
         self.path = Path(path)
+        self._times = times
+        self._stage = stage
         if width <= 0 or height <= 0:
             raise ValueError(f"{self.path}: frame size must be positive, got {width}x{height}")
         self.width, self.height = width, height
@@ -90,7 +99,10 @@ class VideoWriter:
             self._discard()
             raise
         self._worker: BackgroundWorker[tuple[np.ndarray, int]] = BackgroundWorker(
-            self._encode, maxsize=queue_size, name="facemirror-encode"
+            self._timed_encode,
+            maxsize=queue_size,
+            name=f"facemirror-{stage}",
+            times=times,
         )
 
     # --- public -------------------------------------------------------------
@@ -109,7 +121,9 @@ class VideoWriter:
         if self._last_pts is not None and pts <= self._last_pts:
             raise ValueError(f"{self.path}: pts must increase; got {pts} after {self._last_pts}")
         self._last_pts = pts
-        self._worker.put((np.array(image, order="C", copy=True), pts))
+        with self._measure("frame_copy"):
+            copy = np.array(image, order="C", copy=True)
+        self._worker.put((copy, pts))
         self.frames_written += 1
 
     def close(self) -> Path:
@@ -120,7 +134,8 @@ class VideoWriter:
             self._worker.finish()
             if self.frames_written == 0:
                 raise OutputError(self.path, "no frames were written; nothing to save")
-            self._finish_container()
+            with self._measure(f"{self._stage}-flush"):
+                self._finish_container()
         except BaseException:
             self.abort()
             raise
@@ -195,6 +210,13 @@ class VideoWriter:
         return stream
 
     # --- encoding (background thread) ----------------------------------------
+
+    def _measure(self, stage: str) -> contextlib.AbstractContextManager[None]:
+        return self._times.measure(stage) if self._times is not None else contextlib.nullcontext()
+
+    def _timed_encode(self, item: tuple[np.ndarray, int]) -> None:
+        with self._measure(self._stage):
+            self._encode(item)
 
     def _encode(self, item: tuple[np.ndarray, int]) -> None:
         image, pts = item
