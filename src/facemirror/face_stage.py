@@ -64,6 +64,6 @@ class FaceFollower:
         if face.source == "detected":
             self._last_detection = frame.timestamp
         with self.times.measure("midline"):
-            midline = estimate_midline(face.landmarks)
             pose = head_pose(face.landmarks)
+            midline = estimate_midline(face.landmarks, pose=pose)
         return FaceFrame(frame, face, pose, midline)

@@ -135,12 +135,14 @@ def estimate_midline(
     landmarks: np.ndarray,
     pairs: np.ndarray = MIDLINE_PAIRS,
     sagittal: np.ndarray = MIDLINE_SAGITTAL,
+    pose: HeadPose | None = None,
 ) -> Midline:
     """Robust symmetry axis of one face's landmarks (x, y in pixels; a z column is ignored).
 
     ``pairs`` (subject's left first) and ``sagittal`` default to the rigid upper face and
     nose (see ``facemesh_topology``). The point of the result is the foot of the
-    perpendicular from the centroid of the points used.
+    perpendicular from the centroid of the points used. ``pose`` (the same
+    landmarks' :func:`head_pose`, if already computed) gives the yaw.
     """
     xy = _as_xy(landmarks)
     idx = np.concatenate([np.asarray(pairs, dtype=np.int64), np.repeat(np.asarray(sagittal, np.int64)[:, None], 2, 1)])
@@ -162,7 +164,7 @@ def estimate_midline(
         direction=(float(-n[1]), float(n[0])),
         residual_px=rms,
         inlier_fraction=float(np.mean(weights >= 1.0)),
-        yaw_deg=head_pose(landmarks).yaw,
+        yaw_deg=(pose or head_pose(landmarks)).yaw,
     )
 
 
