@@ -37,7 +37,7 @@ def _scaled_image(image: np.ndarray, scale: float) -> np.ndarray:
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], size: float) -> None:
     thickness = max(1, round(2 * size))
-    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thickness + 1, cv2.LINE_AA)
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, _TEXT, thickness, cv2.LINE_AA)
 
 
