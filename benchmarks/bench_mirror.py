@@ -1,0 +1,173 @@
+"""Speed of ``mirror()`` and ``run()`` on 1080p60 video, next to the I/O floor measured in the same run.
+
+The I/O floor decodes the same clip and encodes what ``mirror()`` writes (two
+full-size videos and the half-size debug video, same encoder and quality
+preset) with no face work. The floor runs before and after the jobs; the
+ratio pipeline/floor uses the best floor (the target is >= 0.8). ``run()`` is
+measured with the embedded blendshapes and with OpenFace 3.0's MTL on random
+weights in the official layout. The clip is the first ``--seconds`` of the
+cached 10 s clip of bench_video_io.py.
+
+    python benchmarks/bench_mirror.py [--seconds 3] [--quality balanced] [--threads N] [--no-openface3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from common import (
+    clip_prefix,
+    engines_line,
+    io_floor,
+    machine,
+    machine_lines,
+    md_table,
+    quiet_pipeline,
+    random_mtl_weights,
+    write_result,
+)
+from facemirror.pipeline import QUALITY, JobResult
+from facemirror.profiling import profile_dict, profile_from_timings
+
+#: per-frame stages shown in the stage table, in pipeline order
+STAGES = (
+    "decode",
+    "landmarks",
+    "midline",
+    "reflection",
+    "debug",
+    "frame_copy",
+    "encode-left",
+    "encode-right",
+    "encode-debug",
+    "blendshapes",
+    "au_crop",
+    "au_model",
+)
+
+
+def cpu_ms(profile: dict[str, Any]) -> float:
+    """Process CPU milliseconds per frame (all threads)."""
+    return 1000 * (profile["cpu_seconds"] or 0.0) / max(1, profile["frames"])
+
+
+def job_row(name: str, profile: dict[str, Any], floor: dict[str, Any]) -> list[str]:
+    return [
+        name,
+        str(profile["frames"]),
+        f"{profile['wall_seconds']:.1f}",
+        f"{profile['fps']:.2f}",
+        f"**{profile['fps'] / floor['fps']:.2f}**",
+        f"{cpu_ms(profile):.0f}",
+        f"{cpu_ms(floor) / cpu_ms(profile):.2f}",
+        f"{100 * (profile['cpu_share_of_all_cores'] or 0):.0f}%",
+        f"{profile['bounding_thread']} ({100 * profile['bounding_busy_share']:.0f}% busy)",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=3.0, help="seconds of the 1080p60 clip (max 10)")
+    parser.add_argument("--quality", choices=list(QUALITY), default="balanced")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: its own choice)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of all jobs; the best of each is kept")
+    parser.add_argument("--no-openface3", action="store_true", help="skip run() with the MTL network")
+    parser.add_argument("--out", default="mirror", help="markdown name under benchmarks/results/")
+    args = parser.parse_args()
+
+    facts = machine()
+    clip = clip_prefix(args.seconds)
+    options: dict[str, Any] = {"quality": args.quality, "threads": args.threads, "backend": "onnx"}
+    pipeline = quiet_pipeline(**options)
+    pipeline.landmarker  # noqa: B018  (models load outside the timed jobs)
+    pipeline._load_au_model("blendshapes")
+    of3 = None
+    if not args.no_openface3:
+        of3 = quiet_pipeline(**options, mtl_weights=random_mtl_weights())
+        of3.landmarker  # noqa: B018
+        of3._load_au_model("openface3")
+    best: dict[str, dict[str, Any]] = {}
+    results: dict[str, JobResult] = {}
+
+    def keep(name: str, profile: dict[str, Any], result: JobResult | None = None) -> None:
+        print(f"  {name}: {profile['fps']:.2f} fps", file=sys.stderr)
+        if name not in best or profile["fps"] > best[name]["fps"]:
+            best[name] = profile
+            if result is not None:
+                results[name] = result
+
+    def floor(out: Path) -> None:
+        f = io_floor(clip, out, quality=args.quality)
+        keep("I/O floor", profile_from_timings(f["timings"], f["threads"], f["frames"]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for round_ in range(args.repeat):
+            print(f"round {round_ + 1}/{args.repeat} on {clip.name}", file=sys.stderr)
+            floor(out)
+            jobs = {
+                "mirror()": lambda: pipeline.mirror(clip, out / "mirror"),
+                "run() blendshapes": lambda: pipeline.run(clip, out / "run-bs", au_model="blendshapes"),
+            }
+            if of3 is not None:
+                jobs["run() openface3 (MTL)"] = lambda: of3.run(clip, out / "run-of3", au_model="openface3")
+            for name, job in jobs.items():
+                result = job()
+                keep(name, profile_dict(result), result)
+            floor(out)
+
+    floor_best = best["I/O floor"]
+    header = ["job", "frames", "seconds", "fps", "fps / floor", "CPU ms/frame", "floor/job CPU", "CPU use", "bounding"]
+    rows = [job_row(name, p, floor_best) for name, p in best.items()]
+    profiles = {name: p for name, p in best.items() if name != "I/O floor"}
+    floor_profile = floor_best
+    stage_cols = {"I/O floor": floor_profile, **profiles}
+    stage_rows = []
+    for stage in STAGES:
+        cells = [stage_cols[c]["stages"].get(stage) for c in stage_cols]
+        if any(cells):
+            stage_rows.append([stage] + [f"{c['ms_per_frame']:.1f}" if c else "" for c in cells])
+    busy_rows = []
+    for name, p in stage_cols.items():
+        busy = ", ".join(
+            f"{t} {100 * v['busy_share']:.0f}%" for t, v in p["threads"].items() if v["busy_share"] >= 0.05
+        )
+        busy_rows.append([name, busy])
+
+    first = next(iter(results.values()))
+    command = "python benchmarks/bench_mirror.py " + " ".join(sys.argv[1:])
+    lines = [
+        f"Clip: {clip.name}, {first.video.width}x{first.video.height} @ {float(first.video.fps):g} fps, "
+        f"{first.frames} frames (a real face photo panned and zoomed; see bench_video_io.py).",
+        f"Quality preset {args.quality!r} = x264 CRF/preset {QUALITY[args.quality]}; encoder {first.encoder}; "
+        f"ONNX Runtime threads: {args.threads or 'default'}; debug video at half size.",
+        "Engines: " + "; ".join(f"{name}: {engines_line(r.engines)}" for name, r in results.items()) + ".",
+        *machine_lines(facts, " ".join(f"{x:.2f}" for x in os.getloadavg())),
+        "",
+        "## Throughput",
+        "",
+        *md_table(header, rows),
+        "",
+        f"Best of {args.repeat} round(s); the I/O floor ran before and after the jobs in each round. "
+        "fps / floor: the ratio to reach (target >= 0.8). floor/job CPU: the same ratio from process CPU time "
+        "per frame, which other processes on the machine disturb less (it is what a machine with every core "
+        "free would show if both ran CPU-bound).",
+        "",
+        "## Milliseconds per frame by stage (each on its own thread; see `--profile`)",
+        "",
+        *md_table(["stage", *stage_cols], stage_rows),
+        "",
+        "## Busy time per thread (share of wall time, threads >= 5%)",
+        "",
+        *md_table(["job", "threads"], busy_rows),
+    ]
+    write_result(args.out, "mirror() / run() speed vs the I/O floor (1080p60)", command, lines)
+
+
+if __name__ == "__main__":
+    main()
