@@ -108,7 +108,8 @@ class AUExtractor:
             crop_index = None
             if self.mtl is not None:
                 with self.times.measure("au_crop"):
-                    self._crops.append(self.mtl.crops(image, [au_box(landmarks)])[0])
+                    # a copy: a view would keep the whole frame alive until its batch runs
+                    self._crops.append(self.mtl.crops(image, [au_box(landmarks)])[0].copy())
                 crop_index = len(self._crops) - 1
             self._pending.append(_Pending(frame, timestamp, outputs, crop_index))
         if self.mtl is None or len(self._crops) >= self.batch_size:
