@@ -32,23 +32,7 @@ from common import (
     write_result,
 )
 from facemirror.pipeline import QUALITY, JobResult
-from facemirror.profiling import profile_dict, profile_from_timings
-
-#: per-frame stages shown in the stage table, in pipeline order
-STAGES = (
-    "decode",
-    "landmarks",
-    "midline",
-    "reflection",
-    "debug",
-    "frame_copy",
-    "encode-left",
-    "encode-right",
-    "encode-debug",
-    "blendshapes",
-    "au_crop",
-    "au_model",
-)
+from facemirror.profiling import STAGE_ORDER, profile_dict, profile_from_timings
 
 
 def cpu_ms(profile: dict[str, Any]) -> float:
@@ -128,7 +112,7 @@ def main() -> None:
     floor_profile = floor_best
     stage_cols = {"I/O floor": floor_profile, **profiles}
     stage_rows = []
-    for stage in STAGES:
+    for stage in STAGE_ORDER:
         cells = [stage_cols[c]["stages"].get(stage) for c in stage_cols]
         if any(cells):
             stage_rows.append([stage] + [f"{c['ms_per_frame']:.1f}" if c else "" for c in cells])
