@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +44,28 @@ def torch_model(checkpoint: Path) -> Iterator[MTL]:
 
 
 @pytest.fixture(scope="module")
-def onnx_model(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> MTL:
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def onnx_model(checkpoint: Path, onnx_cache: Path) -> MTL:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FACEMIRROR_CACHE", str(tmp_path_factory.mktemp("cache")))
+        mp.setenv("FACEMIRROR_CACHE", str(onnx_cache))
         return MTL.from_weights(checkpoint, backend="onnx", threads=2)
+
+
+def test_cached_onnx_runs_without_importing_torch(onnx_model: MTL, checkpoint: Path, onnx_cache: Path) -> None:
+    """Once exported, the checkpoint's ONNX loads without torch (its import alone costs hundreds of MB)."""
+    code = (
+        "import sys; import numpy as np; from facemirror.models.mtl import MTL; "
+        f"m = MTL.from_weights({str(checkpoint)!r}, backend='onnx'); "
+        "m.predict([np.zeros((50, 40, 3), np.uint8)]); "
+        "print(m.engine.info.backend, 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "FACEMIRROR_CACHE": str(onnx_cache)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["onnx", "False"]
 
 
 def _crops(n: int, seed: int = 1) -> list[np.ndarray]:

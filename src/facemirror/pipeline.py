@@ -35,6 +35,8 @@ from facemirror.mirror.midline_csv import midline_row
 from facemirror.mirror.reflect import mirror_both
 from facemirror.mirror.smoothing import TRACKED, TURNED, SmoothedMidline, SmoothingParams, StreamingSmoother
 from facemirror.models.face_landmarker import FaceLandmarker
+from facemirror.models.facemesh import FaceMesh
+from facemirror.models.mtl import BATCH_SIZE
 from facemirror.provenance import build_provenance, model_record, write_sidecar
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
@@ -141,6 +143,10 @@ class Pipeline:
     ``"blendshapes"`` (embedded) or ``"auto"`` (OpenFace 3.0 when installed).
     ``profile=True`` writes ``<stem>.profile.txt``/``.json`` (where the time
     went, see :mod:`facemirror.profiling`) beside each job's outputs.
+    ``symmetric_landmarks`` runs the face mesh on each crop and its mirror and
+    averages them (cancels the mesh's left/right bias; twice the mesh's cost):
+    ``None`` does it where the midline needs it (``mirror``/``run``) and not in
+    ``extract_aus``, which only needs the face box and eyes.
     """
 
     def __init__(
@@ -151,7 +157,7 @@ class Pipeline:
         selfie: bool = False,
         hold_seconds: float = 0.5,
         smoothing: SmoothingParams | None = None,
-        symmetric_landmarks: bool = True,
+        symmetric_landmarks: bool | None = None,
         redetect_seconds: float | None = 2.0,
         max_yaw_deg: float = MAX_VALID_YAW_DEG,
         feather_px: float = 4.0,
@@ -161,7 +167,7 @@ class Pipeline:
         encoder: str = "auto",
         copy_audio: bool = True,
         au_model: str = "auto",
-        au_batch_size: int = 32,
+        au_batch_size: int = BATCH_SIZE,
         mtl_weights: str | Path | None = None,
         progress: bool = True,
         profile: bool = False,
@@ -190,6 +196,7 @@ class Pipeline:
         self.progress = progress
         self.profile = profile
         self._landmarker: FaceLandmarker | None = None
+        self._plain_landmarker: FaceLandmarker | None = None
         self._au_models: dict[str, Any] = {}
 
     def parameters(self) -> dict[str, Any]:
@@ -205,15 +212,25 @@ class Pipeline:
 
     @property
     def landmarker(self) -> FaceLandmarker:
-        """The embedded face model (MediaPipe Face Landmarker in ONNX), loaded on first use."""
+        """The embedded face model (MediaPipe Face Landmarker) as the mirror jobs run it, loaded on first use."""
         if self._landmarker is None:
             self._landmarker = FaceLandmarker.from_weights(
                 backend=self.backend,
-                symmetric=self.symmetric_landmarks,
+                symmetric=self.symmetric_landmarks is not False,
                 with_blendshapes=False,
                 **self._engine_options(),
             )
         return self._landmarker
+
+    def _aus_landmarker(self) -> FaceLandmarker:
+        """The face model as ``extract_aus`` runs it: the same engines, the mesh flip-averaged only if asked."""
+        base = self.landmarker
+        if base.mesh.symmetric == bool(self.symmetric_landmarks):
+            return base
+        if self._plain_landmarker is None:
+            mesh = FaceMesh(base.mesh.engine, symmetric=bool(self.symmetric_landmarks))
+            self._plain_landmarker = FaceLandmarker(base.detector, mesh, None, base.min_presence)
+        return self._plain_landmarker
 
     def _load_au_model(self, name: str) -> Any:
         """The network behind AU model ``name`` (MTL for openface3, the blendshape net for blendshapes)."""
@@ -263,22 +280,25 @@ class Pipeline:
     ) -> JobResult:
         """Per-frame AUs of the face in ``video``, written to ``csv_path`` (default ``<video folder>/<stem>.csv``)."""
         video = Path(video)
-        times = StageTimes()
         au_name, reason, model = self._au_stage(au_model)
+        landmarker = self._aus_landmarker()
+        times = StageTimes()  # after loading the models: the timings are the video's
         with VideoReader(video, times=times) as reader:
             info = reader.info
             csv_file = Path(csv_path) if csv_path is not None else video.with_suffix(".csv")
-            follower = FaceFollower(self.landmarker, self.redetect_seconds, times)
+            follower = FaceFollower(landmarker, self.redetect_seconds, times)
             sources: Counter[str] = Counter()
             frames = 0
             with AUCsvWriter(csv_file, columns_for(au_name)) as writer:
-                extractor = self._extractor(writer, au_name, model, times, "aus")
+                extractor = self._extractor({"csv": writer}, au_name, model, times)
                 try:
                     for frame in self._progress(reader, info):
                         ff = follower(frame)
                         sources[ff.source] += 1
                         confidence = ff.face.presence if ff.face is not None else 0.0
-                        extractor.add(frame.index + 1, frame.timestamp, frame.image, ff.landmarks, confidence, ff.pose)
+                        extractor.add(
+                            "csv", frame.index + 1, frame.timestamp, frame.image, ff.landmarks, confidence, ff.pose
+                        )
                         frames += 1
                     extractor.close()
                 except BaseException:
@@ -313,10 +333,10 @@ class Pipeline:
 
     # --- internals ------------------------------------------------------------
 
-    def _extractor(self, writer: AUCsvWriter, au_name: str, model: Any, times: StageTimes, name: str) -> AUExtractor:
+    def _extractor(self, writers: dict[str, AUCsvWriter], au_name: str, model: Any, times: StageTimes) -> AUExtractor:
         mtl = model if au_name == "openface3" else None
         blend = model if au_name == "blendshapes" else None
-        return AUExtractor(writer, mtl=mtl, blendshapes=blend, batch_size=self.au_batch_size, times=times, name=name)
+        return AUExtractor(writers, mtl=mtl, blendshapes=blend, batch_size=self.au_batch_size, times=times)
 
     def _progress(self, reader: VideoReader, info: VideoInfo) -> Iterator[Any]:
         with tqdm(total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress) as bar:
@@ -327,8 +347,9 @@ class Pipeline:
     def _mirror_job(
         self, video: Path, out_dir: str | Path | None, *, with_aus: bool, au_model: str | None = None
     ) -> JobResult:
-        times = StageTimes()
         au = self._au_stage(au_model) if with_aus else None
+        landmarker = self.landmarker
+        times = StageTimes()  # after loading the models: the timings are the video's
         with VideoReader(video, times=times) as reader:
             info = reader.info
             folder = check_writable_dir(out_dir if out_dir is not None else default_out_dir(video))
@@ -337,17 +358,10 @@ class Pipeline:
                 del paths["debug"]
             if not with_aus:
                 del paths["left_csv"], paths["right_csv"]
-            with self._mirror_outputs(paths, info, au[0] if au else None, times) as (writers, tables):
-                extractors = (
-                    {
-                        side: self._extractor(tables[f"{side}_csv"], au[0], au[2], times, f"aus-{side}")  # type: ignore[arg-type]
-                        for side in SIDES
-                    }
-                    if au
-                    else {}
-                )
-                job = _MirrorJob(self, info, writers, tables["midline_csv"], extractors, times)  # type: ignore[arg-type]
-                job.run(FaceFollower(self.landmarker, self.redetect_seconds, times), self._progress(reader, info))
+            with self._mirror_outputs(paths, info, au[0] if au else None, times) as (writers, midline_table, au_tables):
+                extractor = self._extractor(au_tables, au[0], au[2], times) if au else None
+                job = _MirrorJob(self, info, writers, midline_table, extractor, times)
+                job.run(FaceFollower(landmarker, self.redetect_seconds, times), self._progress(reader, info))
             encoder, skipped = writers["left"].encoder, writers["left"].encoder_report
         engines, records = self._models_record(au[0] if au else None)
         result = JobResult(
@@ -393,8 +407,8 @@ class Pipeline:
     @contextlib.contextmanager
     def _mirror_outputs(
         self, paths: dict[str, Path], info: VideoInfo, au_name: str | None, times: StageTimes
-    ) -> Iterator[tuple[dict[str, VideoWriter], dict[str, CsvTableWriter | AUCsvWriter]]]:
-        """Open the writers; close (rename) all of them on success, abort all of them on any failure."""
+    ) -> Iterator[tuple[dict[str, VideoWriter], CsvTableWriter, dict[str, AUCsvWriter]]]:
+        """Open the video, midline and AU (by side) writers; close (rename) all on success, abort all on failure."""
         crf, preset = QUALITY[self.quality]
         audio = info.path if (self.copy_audio and info.has_audio) else None
         common: dict[str, Any] = dict(
@@ -402,6 +416,7 @@ class Pipeline:
         )
         writers: dict[str, VideoWriter] = {}
         tables: dict[str, CsvTableWriter | AUCsvWriter] = {}
+        au_tables: dict[str, AUCsvWriter] = {}
         try:
             for side in SIDES:
                 writers[side] = VideoWriter(
@@ -410,11 +425,11 @@ class Pipeline:
             if "debug" in paths:
                 w, h = (max(1, round(d * self.debug_scale)) for d in (info.width, info.height))  # as draw_debug
                 writers["debug"] = VideoWriter(paths["debug"], w, h, stage="encode-debug", **common)
-            tables["midline_csv"] = CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS)
+            midline_table = tables["midline_csv"] = CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS)
             if au_name is not None:
                 for side in SIDES:
-                    tables[f"{side}_csv"] = AUCsvWriter(paths[f"{side}_csv"], columns_for(au_name))
-            yield writers, tables
+                    au_tables[side] = tables[f"{side}_csv"] = AUCsvWriter(paths[f"{side}_csv"], columns_for(au_name))
+            yield writers, midline_table, au_tables
         except BaseException:
             for writer in writers.values():
                 writer.abort()
@@ -436,14 +451,14 @@ class _MirrorJob:
         info: VideoInfo,
         writers: dict[str, VideoWriter],
         table: CsvTableWriter,
-        extractors: dict[str, AUExtractor],
+        extractor: AUExtractor | None,
         times: StageTimes,
     ) -> None:
         self.p = pipeline
         self.info = info
         self.writers = writers
         self.table = table
-        self.extractors = extractors
+        self.extractor = extractor
         self.times = times
         self.frames = 0
         self.sources: Counter[str] = Counter()
@@ -465,12 +480,12 @@ class _MirrorJob:
             for smoothed in smoother.flush():
                 worker.put((waiting.popleft(), smoothed))
             worker.finish()
-            for extractor in self.extractors.values():
-                extractor.close()
+            if self.extractor is not None:
+                self.extractor.close()
         except BaseException:
             worker.cancel()
-            for extractor in self.extractors.values():
-                extractor.cancel()
+            if self.extractor is not None:
+                self.extractor.cancel()
             raise
 
     def _emit(self, item: tuple[FaceFrame, SmoothedMidline]) -> None:
@@ -486,8 +501,9 @@ class _MirrorJob:
                 mirrored = dict(zip(SIDES, mirror_both(image, smoothed.midline, self.p.feather_px, self.p.selfie)))
             else:
                 mirrored = {side: image for side in SIDES}
+        # fresh arrays (or the decoded frame, which nothing changes): no copy needed to hand them over
         for side in SIDES:
-            self.writers[side].write(mirrored[side], frame.pts)
+            self.writers[side].write(mirrored[side], frame.pts, copy=False)
         if "debug" in self.writers:
             with self.times.measure("debug"):
                 debug = draw_debug(
@@ -500,7 +516,7 @@ class _MirrorJob:
                     status,
                     scale=self.p.debug_scale,
                 )
-            self.writers["debug"].write(debug, frame.pts)
+            self.writers["debug"].write(debug, frame.pts, copy=False)
         self.table.write(
             midline_row(
                 frame.index + 1,
@@ -514,13 +530,21 @@ class _MirrorJob:
                 self.info.width,
             )
         )
-        for side, extractor in self.extractors.items():
+        if self.extractor is not None:
+            self._add_aus(self.extractor, ff, smoothed, mirrored)
+        self.statuses[status] += 1
+        self.frames += 1
+
+    def _add_aus(
+        self, extractor: AUExtractor, ff: FaceFrame, smoothed: SmoothedMidline, mirrored: dict[str, Any]
+    ) -> None:
+        """Queue both mirrored faces for the AU CSVs, with the landmarks mirrored like the image."""
+        face, frame = ff.face, ff.frame
+        for side in SIDES:
             landmarks, side_pose = None, None
             if face is not None and smoothed.midline is not None:
                 keep_mesh_left = (side == "left") != self.p.selfie
                 landmarks = mirrored_landmarks(face.landmarks, smoothed.midline, keep_mesh_left)
                 side_pose = head_pose(landmarks)
             confidence = face.presence if face is not None else 0.0
-            extractor.add(frame.index + 1, frame.timestamp, mirrored[side], landmarks, confidence, side_pose)
-        self.statuses[status] += 1
-        self.frames += 1
+            extractor.add(side, frame.index + 1, frame.timestamp, mirrored[side], landmarks, confidence, side_pose)

@@ -1,14 +1,17 @@
 """The AU stage: per-frame face outputs in, OpenFace-style CSV rows out, AU crops batched through the network.
 
 Frames arrive in order with their landmarks (or None when no face was
-found). Cheap per-frame work (blink, blendshapes, the crop) happens in
-``add``; crops wait until a batch is full and the AU network runs on a
-worker thread, so it overlaps decoding and the face stage. Rows are written
-strictly in frame order, one per frame.
+found), each for one of the extractor's CSVs (``run()`` writes one per
+mirrored side). Cheap per-frame work (blink, blendshapes, the crop) happens
+in ``add``; crops of every CSV share one batch and the AU network runs on one
+worker thread, so it overlaps decoding and the face stage, and one set of
+network activations is alive at a time (two sides on two threads would hold
+two). Rows are written strictly in frame order, one per frame and CSV.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,7 @@ from facemirror.aus.crop import au_box
 from facemirror.aus.schema import FrameOutputs, blendshape_dict, row_for_frame
 from facemirror.aus.writer import AUCsvWriter
 from facemirror.mirror.midline import HeadPose
+from facemirror.models.mtl import BATCH_SIZE
 from facemirror.timing import StageTimes
 from facemirror.video.stream import BackgroundWorker
 
@@ -46,8 +50,9 @@ def choose_au_model(requested: str) -> tuple[str, str]:
 
 @dataclass
 class _Pending:
-    """One frame waiting for its batch: what the row needs, and where its crop sits in the batch."""
+    """One frame waiting for its batch: its CSV, what the row needs, and where its crop sits in the batch."""
 
+    stream: str
     frame: int
     timestamp: float
     outputs: FrameOutputs | None
@@ -55,7 +60,7 @@ class _Pending:
 
 
 class AUExtractor:
-    """Turns per-frame landmarks into rows of one AU CSV.
+    """Turns per-frame landmarks into rows of AU CSVs (``writers``: stream name -> CSV).
 
     ``mtl`` (OpenFace 3.0's network) scores face crops in batches of
     ``batch_size``; ``blendshapes`` scores each frame's landmarks. Blink
@@ -65,27 +70,30 @@ class AUExtractor:
 
     def __init__(
         self,
-        writer: AUCsvWriter,
+        writers: Mapping[str, AUCsvWriter],
         *,
         mtl: Any = None,
         blendshapes: Any = None,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         times: StageTimes | None = None,
         name: str = "aus",
     ) -> None:
-        self.writer = writer
+        if not writers:
+            raise ValueError("AUExtractor needs at least one CSV writer")
+        self.writers = dict(writers)
         self.mtl = mtl
         self.blendshapes = blendshapes
         self.batch_size = max(1, batch_size)
         self.times = times or StageTimes()
         self._pending: list[_Pending] = []
-        self._crops: list[np.ndarray] = []
+        self._inputs: list[np.ndarray] = []
         self._worker: BackgroundWorker[tuple[list[_Pending], list[np.ndarray]]] = BackgroundWorker(
             self._run_batch, maxsize=2, name=f"facemirror-{name}", times=self.times
         )
 
     def add(
         self,
+        stream: str,
         frame: int,
         timestamp: float,
         image: np.ndarray,
@@ -93,9 +101,11 @@ class AUExtractor:
         confidence: float,
         pose: HeadPose | None,
     ) -> None:
-        """Queue frame number ``frame`` (from 1); ``landmarks`` None means no face in it."""
+        """Queue frame number ``frame`` (from 1) of CSV ``stream``; ``landmarks`` None means no face in it."""
+        if stream not in self.writers:
+            raise KeyError(f"no AU CSV called {stream!r} (have {', '.join(self.writers)})")
         if landmarks is None:
-            self._pending.append(_Pending(frame, timestamp, None, None))
+            self._pending.append(_Pending(stream, frame, timestamp, None, None))
         else:
             outputs = FrameOutputs(
                 confidence=float(confidence),
@@ -107,12 +117,12 @@ class AUExtractor:
                     outputs.blendshapes = blendshape_dict(self.blendshapes.predict(landmarks))
             crop_index = None
             if self.mtl is not None:
-                with self.times.measure("au_crop"):
-                    # a copy: a view would keep the whole frame alive until its batch runs
-                    self._crops.append(self.mtl.crops(image, [au_box(landmarks)])[0].copy())
-                crop_index = len(self._crops) - 1
-            self._pending.append(_Pending(frame, timestamp, outputs, crop_index))
-        if self.mtl is None or len(self._crops) >= self.batch_size:
+                with self.times.measure("au_preprocess"):
+                    # the network input, not a view of the frame: a view would keep the frame alive until its batch runs
+                    self._inputs.append(self.mtl.preprocess_crop(self.mtl.crops(image, [au_box(landmarks)])[0]))
+                crop_index = len(self._inputs) - 1
+            self._pending.append(_Pending(stream, frame, timestamp, outputs, crop_index))
+        if self.mtl is None or len(self._inputs) >= self.batch_size:
             self._submit()
 
     def close(self) -> None:
@@ -126,15 +136,15 @@ class AUExtractor:
 
     def _submit(self) -> None:
         if self._pending:
-            self._worker.put((self._pending, self._crops))
-            self._pending, self._crops = [], []
+            self._worker.put((self._pending, self._inputs))
+            self._pending, self._inputs = [], []
 
     def _run_batch(self, batch: tuple[list[_Pending], list[np.ndarray]]) -> None:
-        pending, crops = batch
+        pending, inputs = batch
         prediction = None
-        if crops:
+        if inputs:
             with self.times.measure("au_model"):
-                prediction = self.mtl.predict(crops)
+                prediction = self.mtl.predict_inputs(np.stack(inputs))
         for item in pending:
             outputs = item.outputs
             if outputs is not None and prediction is not None and item.crop_index is not None:
@@ -143,4 +153,4 @@ class AUExtractor:
                 outputs.emotion_logits = mtl_outputs.emotion_logits
                 outputs.emotion_probabilities = mtl_outputs.emotion_probabilities
                 outputs.gaze = mtl_outputs.gaze
-            self.writer.write(row_for_frame(item.frame, item.timestamp, outputs))
+            self.writers[item.stream].write(row_for_frame(item.frame, item.timestamp, outputs))

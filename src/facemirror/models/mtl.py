@@ -42,6 +42,9 @@ OUTPUT_NAMES = ("emotion", "gaze", "au")
 INPUT_SIZE = 224
 MEAN_RGB = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD_RGB = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+#: crops per network call: on a 2-core CPU batch 4-8 ran fastest per crop, and batch 32 held 2.4x the
+#: memory of batch 8 (benchmarks/README.md, "MTL batch size")
+BATCH_SIZE = 8
 #: ``antialias``: torchvision Resize on the float tensor (pip package); ``pil``: PIL BILINEAR on uint8 (GitHub demo)
 RESIZERS = ("antialias", "pil")
 
@@ -88,7 +91,9 @@ class MTL(AUModel):
 
     name = "mtl"
 
-    def __init__(self, engine: Engine, *, margin: float = 0.0, resize: str = "antialias", batch_size: int = 32) -> None:
+    def __init__(
+        self, engine: Engine, *, margin: float = 0.0, resize: str = "antialias", batch_size: int = BATCH_SIZE
+    ) -> None:
         if resize not in RESIZERS:
             raise ValueError(f"resize must be one of {', '.join(RESIZERS)}, got {resize!r}")
         if batch_size < 1:
@@ -108,17 +113,15 @@ class MTL(AUModel):
         *,
         margin: float = 0.0,
         resize: str = "antialias",
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         precision: str = "fp32",
         **engine_options: Any,
     ) -> MTL:
         """Load ``path`` (``MTL_backbone.pth`` state dict or ``.onnx``; None = the ``mtl`` manifest entry)."""
-        from facemirror.models.nets.mtl_net import MTLNet
-
         source = checkpoint_source(
             cls.name,
             weights_path(cls.name, path),
-            MTLNet,
+            "facemirror.models.nets.mtl_net:MTLNet",
             input_names=INPUT_NAMES,
             output_names=OUTPUT_NAMES,
             example_inputs=lambda: (np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), np.float32),),
@@ -177,8 +180,14 @@ class MTL(AUModel):
             crops = self.crops(crops, boxes)
         elif isinstance(crops, np.ndarray) and crops.ndim == 3:
             crops = [crops]
-        items = list(crops)
-        if not items:
+        return self.predict_inputs(self.preprocess(list(crops))["image"])
+
+    def predict_inputs(self, inputs: np.ndarray) -> AUPrediction:
+        """Outputs for ``(N, 3, 224, 224)`` network inputs made by :meth:`preprocess_crop`, ``batch_size`` at a time.
+
+        The AU stage preprocesses each crop as it arrives, so its batches only run the network.
+        """
+        if len(inputs) == 0:
             return self.postprocess(
                 {
                     "emotion": np.zeros((0, len(EMOTION_NAMES)), np.float32),
@@ -187,6 +196,6 @@ class MTL(AUModel):
                 }
             )
         chunks = [
-            self.forward(self.preprocess(items[i : i + self.batch_size])) for i in range(0, len(items), self.batch_size)
+            self.forward({"image": inputs[i : i + self.batch_size]}) for i in range(0, len(inputs), self.batch_size)
         ]
         return self.postprocess({n: np.concatenate([c[n] for c in chunks]) for n in OUTPUT_NAMES})

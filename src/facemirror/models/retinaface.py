@@ -133,12 +133,10 @@ class RetinaFace(Detector):
         **engine_options: Any,
     ) -> RetinaFace:
         """Load ``path`` (``.pth`` state dict or ``.onnx``; None = the ``retinaface`` manifest entry)."""
-        from facemirror.models.nets.retinaface_net import RetinaFaceNet
-
         source = checkpoint_source(
             cls.name,
             weights_path(cls.name, path),
-            RetinaFaceNet,
+            "facemirror.models.nets.retinaface_net:RetinaFaceNet",
             input_names=INPUT_NAMES,
             output_names=OUTPUT_NAMES,
             example_inputs=lambda: (np.zeros((1, 3, 320, 320), np.float32),),

@@ -8,6 +8,7 @@ Shared by the OpenFace 3.0 models (RetinaFace, STAR, MTL).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from facemirror.backends.base import NetworkSource
+from facemirror.optional import require
 
 
 def weights_path(name: str, path: str | Path | None) -> Path:
@@ -29,7 +31,7 @@ def weights_path(name: str, path: str | Path | None) -> Path:
 def checkpoint_source(
     name: str,
     path: Path,
-    build: Callable[[], Any],
+    network: str,
     *,
     input_names: Sequence[str],
     output_names: Sequence[str],
@@ -38,9 +40,11 @@ def checkpoint_source(
     container_keys: Sequence[str] = ("state_dict",),
     precision: str = "fp32",
 ) -> NetworkSource:
-    """A source for ``path``: ONNX as is, or a checkpoint loaded into ``build()`` (and exported on demand).
+    """A source for ``path``: ONNX as is, or a checkpoint loaded into ``network`` (and exported on demand).
 
-    ``build`` makes the bare module; ``example_inputs`` makes the tensors the
+    ``network`` names the ``torch.nn.Module`` class as ``"package.module:Class"``;
+    it is imported only when the checkpoint is loaded, so running a cached ONNX
+    never imports torch (hundreds of MB). ``example_inputs`` makes the tensors the
     ONNX export traces (only called when an export is needed).
     """
     inputs, outputs = tuple(input_names), tuple(output_names)
@@ -51,6 +55,9 @@ def checkpoint_source(
     def torch_module() -> Any:
         from facemirror.models.checkpoint import load_module
 
+        require("torch", f"Loading the PyTorch checkpoint {path}")
+        module_name, _, class_name = network.partition(":")
+        build = getattr(importlib.import_module(module_name), class_name)
         return load_module(build(), path, container_keys=container_keys)
 
     def onnx_export() -> Path:

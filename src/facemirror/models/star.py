@@ -82,12 +82,10 @@ class STAR(LandmarkModel):
         **engine_options: Any,
     ) -> STAR:
         """Load ``path`` (``{"net": state_dict}`` checkpoint or ``.onnx``; None = the ``star`` manifest entry)."""
-        from facemirror.models.nets.star_net import StackedHGNetV1
-
         source = checkpoint_source(
             cls.name,
             weights_path(cls.name, path),
-            StackedHGNetV1,
+            "facemirror.models.nets.star_net:StackedHGNetV1",
             input_names=INPUT_NAMES,
             output_names=OUTPUT_NAMES,
             example_inputs=lambda: (np.zeros((1, 3, CROP_SIZE, CROP_SIZE), np.float32),),
