@@ -4,7 +4,7 @@ Times the network call (``MTL.forward`` on preprocessed 224x224 tensors) and,
 separately, the numpy preprocessing of one 300x260 face crop (antialiased
 resize and PIL-style resize). Without ``--weights`` a random checkpoint in the
 official layout is written to a temporary folder (the speed does not depend
-on the weight values); the ONNX export is cached there too.
+on the weight values); the ONNX export is cached in benchmarks/.cache/ (see common.py).
 
     python benchmarks/bench_mtl.py [--weights MTL_backbone.pth] [--threads 2] [--repeats 5]
 """
@@ -14,29 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from common import timed
 from facemirror.models.mtl import MTL
 from facemirror.models.nets.mtl_net import MTLNet
-
-
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn`` in seconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def random_checkpoint(folder: Path) -> Path:
@@ -54,7 +40,6 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("FACEMIRROR_CACHE", tmp)
         weights = args.weights or random_checkpoint(Path(tmp))
         models = {
             "torch": MTL.from_weights(weights, backend="torch", threads=args.threads),

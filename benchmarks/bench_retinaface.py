@@ -15,34 +15,20 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from common import timed
 from facemirror.models.nets.retinaface_net import RetinaFaceNet
 from facemirror.models.retinaface import RetinaFace
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "weights" / "retinaface_mobilenet0.25_Final.pth"
 PHOTOS = [SHARED / "media" / "single_face.jpg", SHARED / "media" / "multi_face.jpg"]
-
-
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn`` in seconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def random_checkpoint(folder: Path) -> Path:
@@ -77,7 +63,6 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("FACEMIRROR_CACHE", tmp)
         weights = args.weights or (REAL if REAL.is_file() else random_checkpoint(Path(tmp)))
         models = {
             "torch": RetinaFace.from_weights(weights, backend="torch", threads=args.threads),

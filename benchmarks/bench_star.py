@@ -3,8 +3,9 @@
 Times the network call (``STAR.forward`` on preprocessed 256x256 crops) and
 the numpy crop + normalisation of one face. Without ``--weights`` a random
 checkpoint in the official ``{"net": ...}`` layout is written to a temporary
-folder (speed does not depend on the values); the ONNX exports are cached
-there. Also prints how far fp16 ONNX landmarks are from fp32 (crop pixels).
+folder (speed does not depend on the values); the ONNX exports are cached in
+benchmarks/.cache/ (see common.py). Also prints how far fp16 ONNX landmarks are
+from fp32 (crop pixels).
 
     python benchmarks/bench_star.py [--weights Landmark_98.pkl] [--threads 2] [--repeats 3] [--batches 1 32]
 """
@@ -14,31 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from common import timed
 from facemirror.models.star import STAR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fixtures_star import write_star_checkpoint
-
-
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn`` in seconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -50,7 +37,6 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("FACEMIRROR_CACHE", tmp)
         weights = args.weights or write_star_checkpoint(Path(tmp) / "Landmark_98.pkl")
         models = {
             "torch": STAR.from_weights(weights, backend="torch", threads=args.threads),

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,18 @@ def io_floor(video: Path, out_dir: Path, *, quality: str = "balanced", debug_sca
         "threads": times.threads(),
         "encoder": writers["left"].encoder,
     }
+
+
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` in seconds over ``repeats`` calls, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def stage_fps(timings: dict[str, dict[str, float]], frames: int, stages: Iterable[str]) -> dict[str, float]:

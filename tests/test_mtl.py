@@ -17,12 +17,13 @@ pytest.importorskip("onnx")
 import torch.nn.functional as F  # noqa: E402
 
 import fixtures_mtl  # noqa: E402
-from checkpoint_fixtures import write_truncated  # noqa: E402
-from facemirror.errors import NoFaceError, WeightsCorruptError, WeightsError, WeightsMissingError  # noqa: E402
+from checkpoint_fixtures import BROKEN_CASES, Breakage, assert_load_fails  # noqa: E402
+from facemirror.errors import NoFaceError, WeightsError  # noqa: E402
 from facemirror.models.base import Face  # noqa: E402
 from facemirror.models.mtl import AU_NAMES, EMOTION_NAMES, GAZE_NAMES, MTL, crop_box  # noqa: E402
 from facemirror.models.nets.mtl_net import MTLNet, SameConv2d, same_padding  # noqa: E402
 from facemirror.models.resample import resize_bilinear_antialias, resize_pil_bilinear  # noqa: E402
+from fixtures_retinaface import write_retinaface_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -143,40 +144,29 @@ def test_random_checkpoint_loads_strictly(torch_model: MTL, state: dict, checkpo
         assert torch.equal(loaded[key], state[key])
 
 
-@pytest.mark.parametrize(
-    ("variant", "error", "names"),
-    [
-        ("missing", WeightsError, [fixtures_mtl.MISSING_KEY, "missing"]),
-        ("extra", WeightsError, [fixtures_mtl.EXTRA_KEY, "unexpected"]),
-        ("misshapen", WeightsError, [fixtures_mtl.MISSHAPEN_KEY, "(9, 1280)", "misshapen"]),
-        ("wrong", WeightsError, ["body.stage1.0.0.weight", "base_model.conv_stem.weight"]),
-    ],
+BREAKAGE = Breakage(
+    missing="au_regressor.gnn.U.weight",
+    extra="au_regressor.extra.weight",
+    misshapen="emotion_classifier.weight",
+    shape=(8, 1280),
+    foreign=write_retinaface_checkpoint,
+    foreign_error=WeightsError,
+    foreign_names=("unexpected tensors: body.stage1.0.0.weight", "missing tensors: base_model.conv_stem.weight"),
 )
-def test_mismatching_checkpoint_names_tensors(
-    variant: str, error: type, names: list[str], state: dict, tmp_path: Path
-) -> None:
-    path = fixtures_mtl.write_variant(variant, state, tmp_path / f"{variant}.pth")
-    with pytest.raises(error) as info:
-        MTL.from_weights(path, backend="torch")
-    message = str(info.value)
-    assert str(path) in message
-    for name in names:
-        assert name in message
 
 
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory, checkpoint: Path, state: dict) -> dict[str, Path]:
+    return BREAKAGE.write(checkpoint, state, tmp_path_factory.mktemp("broken"))
+
+
+@pytest.mark.parametrize("case", BROKEN_CASES)
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
-def test_truncated_checkpoint_is_corrupt(
-    backend: str, checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_bad_checkpoints_raise_weights_errors(
+    broken: dict[str, Path], backend: str, case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FACEMIRROR_CACHE", str(tmp_path / "cache"))
-    path = write_truncated(checkpoint, tmp_path / "truncated.pth")
-    with pytest.raises(WeightsCorruptError, match=r"truncated\.pth"):
-        MTL.from_weights(path, backend=backend)
-
-
-def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(WeightsMissingError, match=r"nothing\.pth"):
-        MTL.from_weights(tmp_path / "nothing.pth", backend="torch")
+    assert_load_fails(lambda p: MTL.from_weights(p, backend=backend), broken[case], *BREAKAGE.expected(case))
 
 
 def test_exported_onnx_loads_directly(onnx_model: MTL) -> None:

@@ -16,8 +16,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="the torch extra is part of the test install")
 pytest.importorskip("onnx", reason="the torch extra (with onnx) is part of the test install")
 
-from checkpoint_fixtures import misshapen, save_checkpoint, with_extra, without, write_truncated  # noqa: E402
-from facemirror.errors import WeightsCorruptError, WeightsError, WeightsMissingError  # noqa: E402
+from checkpoint_fixtures import BROKEN_CASES, Breakage, assert_load_fails  # noqa: E402
+from facemirror.errors import WeightsError, WeightsMissingError  # noqa: E402
 from facemirror.models.base import Face  # noqa: E402
 from facemirror.models.nets.star_net import StackedHGNetV1, coord_channels  # noqa: E402
 from facemirror.models.star import STAR, crop_matrix, denormalize, to_frame  # noqa: E402
@@ -147,33 +147,28 @@ def test_preprocess_keeps_bgr_and_maps_to_minus_one_one(torch_star: STAR) -> Non
 # --- loading ----------------------------------------------------------------------
 
 
+BREAKAGE = Breakage(
+    missing="e2h_transform.bias",
+    extra="hgs.4.up1.bn1.weight",
+    misshapen="out_edgemaps.2.conv.bias",
+    shape=(9,),
+    foreign=write_retinaface_checkpoint,
+    foreign_error=WeightsError,
+    foreign_names=("unexpected tensors: body.stage1.0.0.weight",),
+    container="net",
+    suffix=".pkl",
+)
+
+
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory, ckpt: Path) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("broken")
-    state = star_state()
-    return {
-        "truncated": write_truncated(ckpt, folder / "truncated.pkl"),
-        "missing": save_checkpoint(without(state, "e2h_transform.bias"), folder / "missing.pkl", "net"),
-        "extra": save_checkpoint(with_extra(state, "hgs.4.up1.bn1.weight"), folder / "extra.pkl", "net"),
-        "misshapen": save_checkpoint(misshapen(state, "out_edgemaps.2.conv.bias"), folder / "misshapen.pkl", "net"),
-        "retinaface": write_retinaface_checkpoint(folder / "mobilenet0.25_Final.pth"),
-    }
+    return BREAKAGE.write(ckpt, star_state(), tmp_path_factory.mktemp("broken"))
 
 
-@pytest.mark.parametrize(
-    ("case", "error", "names"),
-    [
-        ("truncated", WeightsCorruptError, "not a readable PyTorch checkpoint"),
-        ("missing", WeightsError, "missing tensors: e2h_transform.bias"),
-        ("extra", WeightsError, "unexpected tensors: hgs.4.up1.bn1.weight"),
-        ("misshapen", WeightsError, "out_edgemaps.2.conv.bias (10,) (expected (9,))"),
-        ("retinaface", WeightsError, "unexpected tensors: body.stage1.0.0.weight"),
-    ],
-)
-def test_bad_checkpoints_raise_weights_errors(broken: dict[str, Path], case: str, error: type, names: str) -> None:
-    with pytest.raises(error) as info:
-        STAR.from_weights(broken[case], backend="torch")
-    assert str(broken[case]) in str(info.value) and names in str(info.value)
+@pytest.mark.parametrize("case", BROKEN_CASES)
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_bad_checkpoints_raise_weights_errors(broken: dict[str, Path], backend: str, case: str) -> None:
+    assert_load_fails(lambda p: STAR.from_weights(p, backend=backend), broken[case], *BREAKAGE.expected(case))
 
 
 def test_missing_manifest_weights_say_how_to_get_them() -> None:

@@ -6,13 +6,18 @@ readers (and resumable batch runs) trust any file with its final name.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 from facemirror.errors import OutputError
+
+_W = TypeVar("_W", bound="AtomicWriter")
 
 
 def partial_path(final: str | Path) -> Path:
@@ -54,3 +59,29 @@ def atomic_output(final: str | Path) -> Iterator[Path]:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(final, f"cannot move the finished file into place ({exc.strerror or exc})") from exc
+
+
+class AtomicWriter(abc.ABC):
+    """A writer used as a context manager: a clean exit calls :meth:`close`, an exception calls :meth:`abort`.
+
+    So leaving a ``with`` block by an error never renames a half-written file into place.
+    """
+
+    @abc.abstractmethod
+    def close(self) -> Path:
+        """Finish the output and move it to its final name; returns that name."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop the partial output; the final name is never created."""
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

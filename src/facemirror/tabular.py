@@ -10,10 +10,9 @@ import csv
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
-from facemirror.atomic import check_writable_dir, partial_path
+from facemirror.atomic import AtomicWriter, check_writable_dir, partial_path
 from facemirror.errors import OutputError
 
 
@@ -29,7 +28,7 @@ def format_cell(value: Any, decimals: int = 4) -> str:
     return str(value)
 
 
-class CsvTableWriter:
+class CsvTableWriter(AtomicWriter):
     """Write rows to ``path`` under a temporary name; ``close()`` renames it into place.
 
     Used as a context manager: an exception inside the block removes the
@@ -79,14 +78,3 @@ class CsvTableWriter:
             self._file.close()
             self._file = None
         self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> CsvTableWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

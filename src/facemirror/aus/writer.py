@@ -17,16 +17,16 @@ import csv
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from facemirror.atomic import AtomicWriter
 from facemirror.aus.blink import Blink, au45
 from facemirror.tabular import CsvTableWriter
 
 BLINK_OUTPUTS = ("AU45_r", "AU45_c", "AU45_left_r", "AU45_right_r")
 
 
-class AUCsvWriter:
+class AUCsvWriter(AtomicWriter):
     """Write AU rows (see :func:`facemirror.aus.schema.row_for_frame`) to ``path``; a context manager.
 
     ``blink_open_ear``: None (default) uses each eye's baseline over this
@@ -104,17 +104,6 @@ class AUCsvWriter:
             next(reader)
             for i, cells in enumerate(reader):
                 out.write({**dict(zip(self.columns, cells)), **_blink_cells(blink, i)})
-
-    def __enter__(self) -> AUCsvWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def _ear(value: Any) -> float:

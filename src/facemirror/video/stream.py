@@ -8,6 +8,7 @@ the caller's thread, and stopping early ends the thread promptly.
 
 from __future__ import annotations
 
+import abc
 import queue
 import threading
 import time
@@ -36,7 +37,32 @@ def _drain(q: queue.Queue[object]) -> None:
         pass
 
 
-class BackgroundIterator(Generic[T]):
+class _Background(abc.ABC):
+    """What both thread wrappers hold: the bounded queue, the stop flag, the thread's error, queue-wait timing.
+
+    Subclasses set what their thread calls before ``super().__init__``, which starts the thread on ``_run``.
+    """
+
+    def __init__(self, maxsize: int, name: str, times: StageTimes | None) -> None:
+        self._times = times
+        self._get_stage, self._put_stage = _wait_stage("get", name), _wait_stage("put", name)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, maxsize))
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    @abc.abstractmethod
+    def _run(self) -> None:
+        """The thread's body."""
+
+    def _waited(self, stage: str, since: float) -> None:
+        """Record the time since ``since`` as queue wait ``stage`` (when timing)."""
+        if self._times is not None:
+            self._times.add(stage, time.perf_counter() - since)
+
+
+class BackgroundIterator(_Background, Generic[T]):
     """Iterate ``produce()`` on a daemon thread; the caller iterates this object.
 
     At most ``maxsize`` items wait in the queue. :meth:`close` (also called
@@ -52,14 +78,8 @@ class BackgroundIterator(Generic[T]):
         name: str = "facemirror-producer",
         times: StageTimes | None = None,
     ) -> None:
-        self._times = times
-        self._get_stage, self._put_stage = _wait_stage("get", name), _wait_stage("put", name)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, maxsize))
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
         self._produce = produce
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        super().__init__(maxsize, name, times)
 
     def _run(self) -> None:
         items = self._produce()
@@ -87,8 +107,7 @@ class BackgroundIterator(Generic[T]):
                     continue
             return False
         finally:
-            if self._times is not None:
-                self._times.add(self._put_stage, time.perf_counter() - t0)
+            self._waited(self._put_stage, t0)
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -98,8 +117,7 @@ class BackgroundIterator(Generic[T]):
             raise StopIteration
         t0 = time.perf_counter()
         item = self._queue.get()
-        if self._times is not None:
-            self._times.add(self._get_stage, time.perf_counter() - t0)
+        self._waited(self._get_stage, t0)
         if item is _DONE:
             self.close()
             if self._error is not None:
@@ -115,7 +133,7 @@ class BackgroundIterator(Generic[T]):
         _drain(self._queue)
 
 
-class BackgroundWorker(Generic[T]):
+class BackgroundWorker(_Background, Generic[T]):
     """Feed items to ``consume(item)`` on a daemon thread; the caller calls :meth:`put`.
 
     :meth:`put` blocks only while ``maxsize`` items are already waiting. The
@@ -132,14 +150,8 @@ class BackgroundWorker(Generic[T]):
         name: str = "facemirror-worker",
         times: StageTimes | None = None,
     ) -> None:
-        self._times = times
-        self._get_stage, self._put_stage = _wait_stage("get", name), _wait_stage("put", name)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, maxsize))
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
         self._consume = consume
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        super().__init__(maxsize, name, times)
 
     def _run(self) -> None:
         t0 = time.perf_counter()
@@ -148,8 +160,7 @@ class BackgroundWorker(Generic[T]):
                 item = self._queue.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
-            if self._times is not None:
-                self._times.add(self._get_stage, time.perf_counter() - t0)
+            self._waited(self._get_stage, t0)
             if item is _DONE:
                 return
             try:
@@ -176,8 +187,7 @@ class BackgroundWorker(Generic[T]):
                 break
             except queue.Full:
                 continue
-        if self._times is not None:
-            self._times.add(self._put_stage, time.perf_counter() - t0)
+        self._waited(self._put_stage, t0)
 
     def finish(self) -> None:
         """Let the worker consume everything queued, join it, and re-raise its error if any."""

@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import av.container
@@ -24,6 +23,7 @@ import av.video.stream
 import cv2
 import numpy as np
 
+from facemirror.atomic import AtomicWriter
 from facemirror.errors import BackendUnavailable, OutputError
 from facemirror.timing import StageTimes
 from facemirror.video.encoders import DEFAULT_QUALITY, choose_encoder, configure, pixel_format
@@ -36,7 +36,7 @@ _SMPTE170M = 6  # AVCOL_SPC_SMPTE170M: the BT.601 matrix used by _to_video_frame
 _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
 
 
-class VideoWriter:
+class VideoWriter(AtomicWriter):
     """Encode frames to ``path`` (H.264, 4:2:0, MP4; MOV when ``path`` ends in ``.mov``).
 
     ``write(image, pts)`` takes a BGR uint8 (height, width, 3) image and its
@@ -156,17 +156,6 @@ class VideoWriter:
         self._closed = True
         self._worker.cancel()
         self._discard()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     # --- setup --------------------------------------------------------------
 

@@ -39,24 +39,18 @@ class WeightFile:
 
 
 @dataclass(frozen=True)
-class WeightEntry:
-    """A named set of weights: the preferred file, accepted alternative files, and what uses them."""
+class WeightEntry(WeightFile):
+    """A named set of weights: the preferred file (its own fields), accepted alternative files, and what uses them."""
 
     name: str
     model: str
-    file: str
-    sha256: str | None
-    size: int | None
-    urls: tuple[str, ...]
-    license: str
-    source: str
     shipped: bool
     alternatives: tuple[WeightFile, ...] = ()
 
     @property
     def candidates(self) -> tuple[WeightFile, ...]:
         """Every accepted file, the preferred one first."""
-        primary = WeightFile(self.file, self.sha256, self.size, self.urls, self.license, self.source)
+        primary = WeightFile(**{f.name: getattr(self, f.name) for f in dataclasses.fields(WeightFile)})
         return (primary, *self.alternatives)
 
     def candidate(self, file: str) -> WeightFile:
