@@ -1,7 +1,8 @@
 """CPU cost per 1080p frame of the pipeline's stages alone (one thread each), and of cheaper alternatives.
 
-The numbers behind the proposals in README.md: symmetric vs plain landmarks,
-the reflection warp on BGR vs BGRA vs nearest-neighbour, a frame copy, MTL
+The numbers behind the proposals in README.md: symmetric vs plain landmarks
+on ONNX Runtime and on LiteRT (where ai-edge-litert is installed), the
+reflection warp on BGR vs BGRA vs nearest-neighbour, a frame copy, MTL
 preprocessing (float antialiased vs uint8 INTER_AREA) and the MTL network.
 Process CPU time, so other processes on the machine disturb it less than
 wall time. Runs in about a minute.
@@ -25,6 +26,7 @@ from facemirror.mirror.midline import Midline
 from facemirror.mirror.reflect import mirror_both, reflection_matrix, to_pixel_indices
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.mtl import MTL
+from facemirror.optional import available
 from facemirror.video import VideoReader
 
 
@@ -48,11 +50,13 @@ def main() -> None:
     n = len(frames)
     h, w = frames[0].shape[:2]
     rows = []
-    for symmetric in (True, False):
-        lm = FaceLandmarker.from_weights(backend="onnx", symmetric=symmetric, with_blendshapes=False, threads=1)
-        lm.reset()
-        track = lm.track
-        rows.append([f"landmarks, symmetric={symmetric}", f"{cpu_ms(lambda i, t=track: t(frames[i % n]), n):.1f}"])
+    for backend in ("onnx", "litert") if available("ai_edge_litert") else ("onnx",):
+        for symmetric in (True, False):
+            lm = FaceLandmarker.from_weights(backend=backend, symmetric=symmetric, with_blendshapes=False, threads=1)
+            lm.reset()
+            track = lm.track
+            ms = cpu_ms(lambda i, t=track: t(frames[i % n]), n)
+            rows.append([f"landmarks, symmetric={symmetric}, {backend}", f"{ms:.1f}"])
     midline = Midline(point=(w / 2 + 0.3, h / 2 + 0.2), direction=(0.05, 0.9987))
     rows.append(
         ["mirror_both (reflection + both outputs)", f"{cpu_ms(lambda i: mirror_both(frames[i % n], midline), n):.1f}"]
@@ -86,7 +90,8 @@ def main() -> None:
 
     command = "python benchmarks/bench_stages.py " + " ".join(sys.argv[1:])
     lines = [
-        f"{n} frames of the 1080p60 clip; one thread each (ONNX Runtime 1 intra-op thread, cv2.setNumThreads(1)).",
+        f"{n} frames of the 1080p60 clip; one thread each (ONNX Runtime 1 intra-op thread, LiteRT 1 thread, "
+        "cv2.setNumThreads(1)).",
         *machine_lines(facts, " ".join(f"{x:.2f}" for x in os.getloadavg())),
         "",
         *md_table(["stage", "CPU ms per call"], rows),

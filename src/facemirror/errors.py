@@ -60,6 +60,10 @@ class BackendUnavailable(FaceMirrorError):
         super().__init__(message)
 
 
+class NotApplicable(BackendUnavailable):
+    """The backend runs here but has no model in its format for this network (e.g. no .tflite): a quiet fallback."""
+
+
 class MissingExtraError(FaceMirrorError):
     """An optional dependency is not installed; the message names the pip extra that provides it."""
 

@@ -135,9 +135,9 @@ MirrorResult = JobResult
 class Pipeline:
     """Mirror face videos and extract their action units; one instance loads its models once.
 
-    ``backend`` picks the inference backend (``"auto"``, ``"onnx"``, ``"torch"``,
-    ``"coreml"`` or a list to try in order); ``threads`` caps ONNX Runtime's
-    intra-op threads. ``selfie=True`` is for recordings that were mirrored by
+    ``backend`` picks the inference backend (``"auto"``, ``"onnx"``, ``"litert"``
+    (the embedded face networks only), ``"torch"``, ``"coreml"`` or a list to
+    try in order); ``threads`` caps the engines' intra-op threads. ``selfie=True`` is for recordings that were mirrored by
     the camera app (it swaps which image side is the subject's left).
     ``au_model`` is ``"openface3"`` (needs the OpenFace 3.0 weights),
     ``"blendshapes"`` (embedded) or ``"auto"`` (OpenFace 3.0 when installed).

@@ -2,7 +2,7 @@
 
 A model class (RetinaFace, FaceMesh, MTL, ...) owns its pre- and
 post-processing and describes the network it needs as a :class:`NetworkSource`
-(an ONNX file, a CoreML package, a function that builds a torch module). The
+(an ONNX file, a CoreML package, a TFLite model, a function that builds a torch module). The
 backend layer only turns that source into an :class:`Engine` and runs tensors.
 Adding a backend is one module that subclasses :class:`Backend` and calls
 :func:`register_backend`.
@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from facemirror.errors import BackendUnavailable
+from facemirror.errors import BackendUnavailable, NotApplicable
+from facemirror.optional import available
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 class EngineInfo:
     """What actually ran a network: recorded in every result and provenance file."""
 
-    backend: str  # "onnx" | "coreml" | "torch" | ...
-    provider: str  # e.g. "CPUExecutionProvider", "cpu", "cuda:0", "CPU_AND_NE"
+    backend: str  # "onnx" | "coreml" | "litert" | "torch" | ...
+    provider: str  # e.g. "CPUExecutionProvider", "cpu", "cuda:0", "CPU_AND_NE", "XNNPACK"
     precision: str  # "fp32" | "fp16" | "int8"
     device: str  # "cpu" | "cuda" | "mps" | "ane" | ...
     model: str  # network name, e.g. "retinaface"
@@ -66,6 +67,12 @@ class NetworkSource:
     ``torch_module`` builds the ``torch.nn.Module`` (weights loaded) whose
     ``forward`` takes the inputs positionally in ``input_names`` order and
     returns a tuple in ``output_names`` order.
+
+    The TFLite model is ``tflite_path`` itself, or its zip member
+    ``tflite_member`` when ``tflite_path`` is a bundle (a MediaPipe ``.task``).
+    TFLite tensor names are the converter's (``Identity_1``, ...), so
+    ``tflite_names`` maps each of ``input_names``/``output_names`` whose TFLite
+    name differs to that name.
     """
 
     name: str
@@ -76,6 +83,9 @@ class NetworkSource:
     torch_module: Callable[[], Any] | None = None
     #: ONNX file made on demand from the torch module when ``onnx_path`` is absent
     onnx_export: Callable[[], Path] | None = None
+    tflite_path: Path | None = None
+    tflite_member: str | None = None
+    tflite_names: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,10 +134,11 @@ def registered_backends() -> list[str]:
 
 
 def default_preference() -> list[str]:
-    """The order ``auto`` tries: CoreML first on macOS, then ONNX Runtime, then PyTorch."""
-    if platform.system() == "Darwin":
-        return ["coreml", "onnx", "torch"]
-    return ["onnx", "torch"]
+    """The order ``auto`` tries: CoreML first on macOS, LiteRT where installed, then ONNX Runtime, then PyTorch."""
+    names = ["coreml"] if platform.system() == "Darwin" else []
+    if available("ai_edge_litert"):
+        names.append("litert")
+    return [*names, "onnx", "torch"]
 
 
 def resolve_preference(preference: str | Sequence[str]) -> tuple[list[str], bool]:
@@ -144,11 +155,14 @@ def select_engine(source: NetworkSource, preference: str | Sequence[str] = "auto
     """Load ``source`` on the first backend of ``preference`` that works.
 
     ``"auto"`` (or a list / comma-separated string of names) falls back through
-    the list, logging each failure and keeping it in ``engine.fallbacks``. A
-    single explicit name that cannot load raises :class:`BackendUnavailable`.
+    the list, keeping each reason in ``engine.fallbacks``. The fallback is a
+    warning when a backend failed, an info line when the skipped ones only had
+    no model for this network (:class:`NotApplicable`). A single explicit name
+    that cannot load raises :class:`BackendUnavailable`.
     """
     names, allow_fallback = resolve_preference(preference)
     reasons: dict[str, str] = {}
+    failed = False
     for name in names:
         try:
             backend = get_backend(name)
@@ -158,12 +172,14 @@ def select_engine(source: NetworkSource, preference: str | Sequence[str] = "auto
             engine = backend.load(source, **options)
         except BackendUnavailable as exc:
             reasons[name] = str(exc)
+            failed = failed or not isinstance(exc, NotApplicable)
             if allow_fallback:
                 log.info("backend %s cannot run %s: %s; trying the next one", name, source.name, exc)
             continue
         engine.fallbacks = dict(reasons)
         if reasons:
-            log.warning(
+            log.log(
+                logging.WARNING if failed else logging.INFO,
                 "%s runs on %s (%s) after fallback: %s",
                 source.name,
                 engine.info.backend,
@@ -184,4 +200,4 @@ def _ensure_builtin_backends() -> None:
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    from facemirror.backends import coreml_engine, onnx_engine, torch_engine  # noqa: F401
+    from facemirror.backends import coreml_engine, litert_engine, onnx_engine, torch_engine  # noqa: F401

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from facemirror.aus.extractor import AU_MODEL_CHOICES
-from facemirror.cli.options import pipeline_options, pop_pipeline_kwargs
+from facemirror.cli.options import BACKEND, THREADS, pipeline_options, pop_pipeline_kwargs
 from facemirror.pipeline import JobResult, Pipeline
 from facemirror.profiling import profile_report
 
@@ -85,8 +85,8 @@ def mirror_cmd(ctx: click.Context, video: Path, out_dir: Path | None, profile: b
     help="Folder for <stem>.csv (default: beside the video).",
 )
 @_AU_MODEL
-@click.option("--backend", default="auto", show_default=True, help="onnx, torch, coreml, or a comma-separated list.")
-@click.option("--threads", type=int, help="Inference threads (default: all cores).")
+@BACKEND
+@THREADS
 @_PROFILE
 @click.pass_context
 def aus_cmd(

@@ -11,11 +11,20 @@ from facemirror.pipeline import QUALITY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``--backend``: shared by every command that runs networks
+BACKEND = click.option(
+    "--backend",
+    default="auto",
+    show_default=True,
+    help="auto, onnx, litert, torch, coreml, or a comma-separated list to try in order "
+    "(litert runs only the embedded face networks: e.g. litert,onnx).",
+)
+#: ``--threads``: inference threads of every engine
+THREADS = click.option("--threads", type=int, help="Inference threads (default: all cores).")
+
 _OPTIONS = (
-    click.option(
-        "--backend", default="auto", show_default=True, help="onnx, torch, coreml, or a comma-separated list."
-    ),
-    click.option("--threads", type=int, help="Inference threads (default: all cores)."),
+    BACKEND,
+    THREADS,
     click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides."),
     click.option(
         "--hold",

@@ -18,11 +18,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facemirror.backends import NetworkSource, select_engine
+from facemirror.backends import select_engine
 from facemirror.errors import FaceMirrorError
 from facemirror.models.base import Detector, Face
+from facemirror.models.landmarker_source import landmarker_source
 from facemirror.models.roi import Roi, warp
-from facemirror.models.source import weights_path
 
 INPUT_SIZE = 128
 NUM_KEYPOINTS = 6
@@ -69,12 +69,18 @@ class BlazeFace(Detector):
         iou_threshold: float = 0.3,
         **options: Any,
     ) -> BlazeFace:
-        """Load the shipped ``face_detector`` ONNX (or ``path``) on the first backend of ``backend`` that works."""
-        source = NetworkSource(
-            name=cls.name,
-            input_names=("input",),
-            output_names=("regressors", "classificators"),
-            onnx_path=weights_path("face_detector", path),
+        """Load the shipped ``face_detector`` (or ``path``: .onnx, .tflite or .task) on the first backend that works.
+
+        The TFLite detector's tensors already carry these names.
+        """
+        source = landmarker_source(
+            cls.name,
+            ("input",),
+            ("regressors", "classificators"),
+            onnx_weights="face_detector",
+            member="face_detector.tflite",
+            tflite_names={},
+            path=path,
         )
         return cls(select_engine(source, backend, **options), score_threshold, iou_threshold)
 

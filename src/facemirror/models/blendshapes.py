@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from facemirror.backends import NetworkSource, select_engine
+from facemirror.backends import select_engine
 from facemirror.errors import FaceMirrorError
 from facemirror.models.base import Model
 from facemirror.models.facemesh_topology import NUM_LANDMARKS
-from facemirror.models.source import weights_path
+from facemirror.models.landmarker_source import landmarker_source
 
 #: the landmarks the blendshape network reads, in its input order
 BLENDSHAPE_LANDMARKS = np.array(
@@ -52,12 +52,18 @@ class Blendshapes(Model):
     def from_weights(
         cls, path: str | Path | None = None, backend: str | Sequence[str] = "auto", **options: Any
     ) -> Blendshapes:
-        """Load the shipped ``face_blendshapes`` ONNX (or ``path``) on the first backend of ``backend`` that works."""
-        source = NetworkSource(
-            name=cls.name,
-            input_names=("points",),
-            output_names=("blendshapes",),
-            onnx_path=weights_path("face_blendshapes", path),
+        """Load the shipped ``face_blendshapes`` (or ``path``: .onnx, .tflite or .task) on the first backend that works.
+
+        TFLite tensors: ``serving_default_input_points:0`` the points, ``StatefulPartitionedCall:0`` the 52 scores.
+        """
+        source = landmarker_source(
+            cls.name,
+            ("points",),
+            ("blendshapes",),
+            onnx_weights="face_blendshapes",
+            member="face_blendshapes.tflite",
+            tflite_names={"points": "serving_default_input_points:0", "blendshapes": "StatefulPartitionedCall:0"},
+            path=path,
         )
         return cls(select_engine(source, backend, **options))
 

@@ -75,7 +75,11 @@ class FaceLandmarker:
         min_presence: float = 0.5,
         **options: Any,
     ) -> FaceLandmarker:
-        """Load the three shipped ONNX networks (or the given paths); ``path`` is a folder holding all three."""
+        """Load the three shipped networks (or the given paths); ``path`` is a folder holding all three ONNX files.
+
+        The shipped weights carry both formats (ONNX, and the .task's TFLite for litert); a folder or an
+        explicit ``.onnx`` path gives ONNX only, so ``auto`` then skips litert.
+        """
         folder = Path(path) if path is not None else None
         detector_path = detector_path or (folder / "face_detector.onnx" if folder else None)
         landmarks_path = landmarks_path or (folder / "face_landmarks.onnx" if folder else None)

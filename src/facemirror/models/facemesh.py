@@ -22,12 +22,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facemirror.backends import NetworkSource, select_engine
+from facemirror.backends import select_engine
 from facemirror.models.base import Face, LandmarkModel
 from facemirror.models.blazeface import _rgb
 from facemirror.models.facemesh_topology import MIRROR_PERMUTATION, NUM_LANDMARKS
+from facemirror.models.landmarker_source import landmarker_source
 from facemirror.models.roi import Roi, rotation_between, square_roi, warp
-from facemirror.models.source import weights_path
 
 INPUT_SIZE = 256
 ROI_SCALE = 1.5
@@ -97,12 +97,24 @@ class FaceMesh(LandmarkModel):
         symmetric: bool = False,
         **options: Any,
     ) -> FaceMesh:
-        """Load the shipped ``face_landmarks`` ONNX (or ``path``) on the first backend of ``backend`` that works."""
-        source = NetworkSource(
-            name=cls.name,
-            input_names=("input",),
-            output_names=("landmarks", "presence_logit", "aux"),
-            onnx_path=weights_path("face_landmarks", path),
+        """Load the shipped ``face_landmarks`` (or ``path``: .onnx, .tflite or .task) on the first backend that works.
+
+        TFLite tensors (checked against the ONNX on the same input): ``input_12`` is the crop,
+        ``Identity`` (1434 values) the landmarks, ``Identity_1`` the presence logit, ``Identity_2`` the aux output.
+        """
+        source = landmarker_source(
+            cls.name,
+            ("input",),
+            ("landmarks", "presence_logit", "aux"),
+            onnx_weights="face_landmarks",
+            member="face_landmarks_detector.tflite",
+            tflite_names={
+                "input": "input_12",
+                "landmarks": "Identity",
+                "presence_logit": "Identity_1",
+                "aux": "Identity_2",
+            },
+            path=path,
         )
         return cls(select_engine(source, backend, **options), symmetric)
 
