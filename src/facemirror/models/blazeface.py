@@ -86,8 +86,7 @@ class BlazeFace(Detector):
 
     def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """``{"input": (1, 128, 128, 3)}`` RGB in [-1, 1], letterboxed with zeros (-1 after scaling)."""
-        rgb = _rgb(image)
-        crop = warp(rgb, letterbox_roi(*rgb.shape[:2]), INPUT_SIZE, cv2.BORDER_CONSTANT)
+        crop = rgb_crop(image, letterbox_roi(*np.shape(image)[:2]), INPUT_SIZE, cv2.BORDER_CONSTANT)
         tensor = crop.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
         return {"input": tensor[None]}
 
@@ -161,9 +160,14 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
-    """BGR uint8 (H, W, 3) -> RGB; any other shape or dtype is a FaceMirrorError."""
+def rgb_crop(image: np.ndarray, roi: Roi, size: int, border: int, pixel_centres: bool = False) -> np.ndarray:
+    """The RGB ``size`` x ``size`` crop of ``roi`` in a BGR uint8 (H, W, 3) image (anything else: FaceMirrorError).
+
+    The colour swap comes after the warp: a per-channel warp commutes with it,
+    so the result is the same as converting first, at the cost of a crop
+    instead of a whole frame.
+    """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise FaceMirrorError(f"expected a BGR uint8 image of shape (H, W, 3), got {image.dtype} {image.shape}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(warp(image, roi, size, border, pixel_centres), cv2.COLOR_BGR2RGB)

@@ -24,10 +24,10 @@ import numpy as np
 
 from facemirror.backends import select_engine
 from facemirror.models.base import Face, LandmarkModel
-from facemirror.models.blazeface import _rgb
+from facemirror.models.blazeface import rgb_crop
 from facemirror.models.facemesh_topology import MIRROR_PERMUTATION, NUM_LANDMARKS
 from facemirror.models.landmarker_source import landmarker_source
-from facemirror.models.roi import Roi, rotation_between, square_roi, warp
+from facemirror.models.roi import Roi, rotation_between, square_roi
 
 INPUT_SIZE = 256
 ROI_SCALE = 1.5
@@ -120,10 +120,9 @@ class FaceMesh(LandmarkModel):
 
     def preprocess(self, image: np.ndarray, rois: Roi | Sequence[Roi]) -> dict[str, np.ndarray]:
         """``{"input": (N, 256, 256, 3)}`` RGB in [0, 1]: one crop per ROI, each followed by its mirror if symmetric."""
-        rgb = _rgb(image)
         crops = []
         for roi in [rois] if isinstance(rois, Roi) else rois:
-            crop = warp(rgb, roi, INPUT_SIZE, cv2.BORDER_REPLICATE, pixel_centres=self.symmetric)
+            crop = rgb_crop(image, roi, INPUT_SIZE, cv2.BORDER_REPLICATE, pixel_centres=self.symmetric)
             crops.append(crop)
             if self.symmetric:
                 crops.append(crop[:, ::-1])
