@@ -338,6 +338,59 @@ def test_shipped_weights_resolve_from_the_bundled_folder(
         resolve("face", manifest=manifest)
 
 
+def make_package(folder: Path) -> Path:
+    """A folder shaped like a CoreML .mlpackage (a manifest, a spec and a weight blob in a subfolder)."""
+    (folder / "Data" / "weights").mkdir(parents=True)
+    (folder / "Manifest.json").write_text("{}")
+    (folder / "Data" / "model.mlmodel").write_bytes(PAYLOAD)
+    (folder / "Data" / "weights" / "weight.bin").write_bytes(OTHER)
+    return folder
+
+
+def test_sha256_tree_covers_names_and_contents_not_listing_order(tmp_path: Path) -> None:
+    pkg = make_package(tmp_path / "a.mlpackage")
+    lines = [
+        f"Data/model.mlmodel\0{len(PAYLOAD)}\0{sha(PAYLOAD)}\n",
+        f"Data/weights/weight.bin\0{len(OTHER)}\0{sha(OTHER)}\n",
+        f"Manifest.json\0{2}\0{sha(b'{}')}\n",
+    ]
+    assert weights_store.sha256_tree(pkg) == sha("".join(lines).encode())
+    assert weights_store.tree_size(pkg) == len(PAYLOAD) + len(OTHER) + 2
+    assert weights_store.sha256_tree(make_package(tmp_path / "b.mlpackage")) == weights_store.sha256_tree(pkg)
+    before = weights_store.sha256_tree(pkg)
+    (pkg / "Data" / "model.mlmodel").rename(pkg / "Data" / "renamed.mlmodel")
+    assert weights_store.sha256_tree(pkg) != before
+
+
+def test_shipped_package_folder_is_verified_by_its_tree_hash(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundled = tmp_path / "bundled"
+    pkg = make_package(bundled / "face.mlpackage")
+    monkeypatch.setattr(weights_store, "bundled_dir", lambda: bundled)
+    raw = {
+        "model": "a package",
+        "file": "face.mlpackage",
+        "sha256": weights_store.sha256_tree(pkg),
+        "size": weights_store.tree_size(pkg),
+        "license": "test-license",
+        "source": "tests",
+        "shipped": True,
+    }
+    manifest = {"face_coreml": parse_entry("face_coreml", raw)}
+    assert resolve("face_coreml", manifest=manifest) == pkg
+    assert status("face_coreml", manifest=manifest) == ("shipped", pkg)
+    assert verify(pkg, manifest=manifest).basis == "published"  # identified by its tree hash
+    blob = pkg / "Data" / "weights" / "weight.bin"
+    blob.write_bytes(OTHER[::-1])  # same size, other bytes; a later mtime so no cached hash is reused
+    os.utime(blob, ns=(blob.stat().st_atime_ns, blob.stat().st_mtime_ns + 10**9))
+    with pytest.raises(WeightsCorruptError, match=r"sha256 mismatch.*reinstall facemirror"):
+        resolve("face_coreml", manifest=manifest)
+    (pkg / "extra.bin").write_bytes(b"x")
+    with pytest.raises(WeightsCorruptError, match="wrong size"):
+        resolve("face_coreml", manifest=manifest)
+
+
 # --- import ------------------------------------------------------------------------------
 
 

@@ -134,10 +134,16 @@ def registered_backends() -> list[str]:
 
 
 def default_preference() -> list[str]:
-    """The order ``auto`` tries: CoreML first on macOS, LiteRT where installed, then ONNX Runtime, then PyTorch."""
-    names = ["coreml"] if platform.system() == "Darwin" else []
-    if available("ai_edge_litert"):
-        names.append("litert")
+    """The order ``auto`` tries: LiteRT where installed, CoreML on macOS, then ONNX Runtime, then PyTorch.
+
+    LiteRT only has the embedded face networks (their original TFLite, checked
+    against ONNX Runtime in the tests on every platform), so they run there
+    first; every other network goes to CoreML on a Mac. CoreML takes the face
+    networks when LiteRT is absent (Intel Macs have no LiteRT wheel).
+    """
+    names = ["litert"] if available("ai_edge_litert") else []
+    if platform.system() == "Darwin":
+        names.append("coreml")
     return [*names, "onnx", "torch"]
 
 

@@ -25,7 +25,10 @@ class CoreMLEngine(Engine):
         self.info = EngineInfo(
             backend="coreml",
             provider=compute_units,
-            precision=str(source.extra.get("precision", "fp16")),
+            # the package records its own precision (convert.coreml.export_coreml writes it)
+            precision=str(
+                source.extra.get("precision", spec.description.metadata.userDefined.get("facemirror.precision", "fp16"))
+            ),
             device="ane" if "NE" in compute_units or compute_units == "ALL" else "cpu",
             model=source.name,
             source=str(path),

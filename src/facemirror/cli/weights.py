@@ -9,6 +9,7 @@ import click
 
 from facemirror.errors import WeightsCorruptError
 from facemirror.weights import Verified, fetch, import_file, load_manifest, resolve, status, verify
+from facemirror.weights.store import path_size
 
 _BASIS_TEXT = {
     "published": "sha256 matches the manifest",
@@ -71,7 +72,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
                 "name": name,
                 "file": path.name if path else entry.file,
                 "status": state,
-                "size": path.stat().st_size if path else entry.size,
+                "size": path_size(path) if path else entry.size,
                 "license": entry.candidate(path.name).license if path else entry.license,
                 "path": str(path) if path else None,
             }

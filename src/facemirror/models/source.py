@@ -28,6 +28,22 @@ def weights_path(name: str, path: str | Path | None) -> Path:
     return resolve(name)
 
 
+def bundled_coreml(name: str) -> Path | None:
+    """The shipped CoreML package made from the shipped weights ``name`` (entry ``<name>_coreml``); None if absent.
+
+    Lets the coreml backend run e.g. ``face_landmarks`` without converting
+    anything. The package is verified: a present but altered one raises
+    WeightsCorruptError (a damaged installation).
+    """
+    from facemirror.weights import load_manifest, resolve
+    from facemirror.weights.store import find
+
+    entry = f"{name}_coreml"
+    if entry not in load_manifest() or find(entry) is None:
+        return None
+    return resolve(entry)
+
+
 def checkpoint_source(
     name: str,
     path: Path,

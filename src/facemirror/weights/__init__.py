@@ -14,7 +14,9 @@ from facemirror.weights.store import (
     import_file,
     resolve,
     sha256_file,
+    sha256_tree,
     status,
+    tree_size,
     verify,
     weights_dir,
 )
@@ -32,7 +34,9 @@ __all__ = [
     "load_manifest",
     "resolve",
     "sha256_file",
+    "sha256_tree",
     "status",
+    "tree_size",
     "verify",
     "weights_dir",
 ]

@@ -54,7 +54,7 @@ def fetch(
     entry = get_entry(name, manifest)
     cand = entry.candidate(file) if file else entry.candidates[0]
     bundled = bundled_dir()
-    if entry.shipped and bundled is not None and (bundled / cand.file).is_file():
+    if entry.shipped and bundled is not None and (bundled / cand.file).exists():
         return check_file(entry, cand, bundled / cand.file).path
     dest = weights_dir(cache_dir) / cand.file
     if dest.is_file():

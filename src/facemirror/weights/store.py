@@ -1,6 +1,7 @@
 """Where weight files live (bundled folder, user cache) and how they are found, checked and imported.
 
-A file is checked by size and sha256 against the manifest. Files whose hash
+A file is checked by size and sha256 against the manifest; a folder entry
+(a CoreML ``.mlpackage``) by its total size and :func:`sha256_tree`. Files whose hash
 is not published (the OpenFace 3.0 weights) are checked against the hash
 recorded beside them when they were fetched or imported (``<file>.sha256``,
 in ``sha256sum`` format), so later corruption is still caught.
@@ -98,6 +99,39 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_tree(path: str | Path) -> str:
+    """Hex sha256 of a folder (a CoreML ``.mlpackage``): of one line per file, sorted by relative POSIX path.
+
+    Each line is ``<relative path>\0<size>\0<sha256>\n``, so renaming, adding,
+    removing or changing any file changes the hash, while the folder's own
+    timestamps and the order the file system lists it in do not.
+    """
+    root = Path(path)
+    digest = hashlib.sha256()
+    for rel, file in _tree(root):
+        digest.update(f"{rel}\0{file.stat().st_size}\0{sha256_file(file)}\n".encode())
+    return digest.hexdigest()
+
+
+def tree_size(path: str | Path) -> int:
+    """Total bytes of the files under a folder (the manifest ``size`` of a folder entry)."""
+    return sum(file.stat().st_size for _, file in _tree(Path(path)))
+
+
+def _tree(root: Path) -> list[tuple[str, Path]]:
+    return sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*") if p.is_file())
+
+
+def sha256_path(path: str | Path) -> str:
+    """:func:`sha256_tree` of a folder, else :func:`sha256_file`."""
+    return sha256_tree(path) if Path(path).is_dir() else sha256_file(path)
+
+
+def path_size(path: str | Path) -> int:
+    """:func:`tree_size` of a folder, else the file's size."""
+    return tree_size(path) if Path(path).is_dir() else Path(path).stat().st_size
+
+
 def remember_sha256(path: str | Path, sha256: str) -> None:
     """Tell :func:`sha256_file` the hash of a file just written (hashed while it was downloaded or copied)."""
     path = Path(path).resolve()
@@ -131,13 +165,13 @@ def write_record(path: Path, sha256: str) -> None:
 
 def check_file(entry: WeightEntry, cand: WeightFile, path: Path, sha256: str | None = None) -> Verified:
     """Check ``path`` against ``cand`` (size, then sha256: published, else recorded); raise WeightsCorruptError."""
-    size = path.stat().st_size
+    size = path_size(path)
     if cand.size is not None and size != cand.size:
         raise WeightsCorruptError(
             f"{path}: wrong size for '{entry.name}' ({cand.file}): expected {cand.size} bytes, found {size}; "
             f"{_fix_hint(entry)}"
         )
-    actual = sha256 or sha256_file(path)
+    actual = sha256 or sha256_path(path)
     basis: Basis = "published" if cand.sha256 else "recorded"
     expected = cand.sha256 or recorded_sha256(path)
     if expected is None:
@@ -158,7 +192,7 @@ def _fix_hint(entry: WeightEntry) -> str:
 
 def match_file(entry: WeightEntry, path: Path) -> Verified:
     """Which of ``entry``'s accepted files ``path`` is (by sha256, then by name), checked."""
-    actual = sha256_file(path)
+    actual = sha256_path(path)
     for cand in entry.candidates:
         if cand.sha256 == actual:
             return check_file(entry, cand, path, actual)
@@ -176,7 +210,7 @@ def identify(path: str | Path, manifest: Mapping[str, WeightEntry] | None = None
     """Which manifest entry a file is, by its sha256, else by its file name; checked."""
     path = Path(path)
     entries = _manifest(manifest)
-    actual = sha256_file(path)
+    actual = sha256_path(path)
     for entry in entries.values():
         for cand in entry.candidates:
             if cand.sha256 == actual:
@@ -210,9 +244,9 @@ def find(
     cache_dir: str | Path | None = None,
     manifest: Mapping[str, WeightEntry] | None = None,
 ) -> Path | None:
-    """The first existing file for ``name`` (bundled, then cache), unchecked; None if there is none."""
+    """The first existing file (or package folder) for ``name`` (bundled, then cache), unchecked; None if none."""
     entry = get_entry(name, manifest)
-    return next((p for p in _places(entry, cache_dir) if p.is_file()), None)
+    return next((p for p in _places(entry, cache_dir) if p.exists()), None)
 
 
 def resolve(
@@ -230,7 +264,7 @@ def resolve(
     entry = get_entry(name, manifest)
     if path is not None:
         path = Path(path).expanduser()
-        if not path.is_file():
+        if not path.exists():
             raise WeightsMissingError(f"{path}: weight file for '{name}' not found")
         return match_file(entry, path).path if verify else path
     found = find(name, cache_dir, manifest)
@@ -270,7 +304,7 @@ def verify(
         entry = entries[name_or_path]
         return check_file(entry, entry.candidate(path.name), path)
     path = Path(name_or_path)
-    if not path.is_file():
+    if not path.exists():
         raise WeightsMissingError(f"{path}: weight file not found")
     return identify(path, entries) if name is None else match_file(get_entry(name, entries), path)
 
