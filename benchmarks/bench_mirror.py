@@ -5,8 +5,10 @@ full-size videos and the half-size debug video, same encoder and quality
 preset) with no face work. The floor runs before and after the jobs; the
 ratio pipeline/floor uses the best floor (the target is >= 0.8). ``run()`` is
 measured with the embedded blendshapes and with OpenFace 3.0's MTL on random
-weights in the official layout. The clip is the first ``--seconds`` of the
-cached 10 s clip of bench_video_io.py.
+weights in the official layout. When ``auto`` runs the face networks on
+another backend than ONNX Runtime (LiteRT, where installed), ``mirror()`` is
+also measured with them on ONNX Runtime, side by side. The clip is the first
+``--seconds`` of the cached 10 s clip of bench_video_io.py.
 
     python benchmarks/bench_mirror.py [--seconds 3] [--quality balanced] [--threads N] [--no-openface3]
 """
@@ -66,10 +68,15 @@ def main() -> None:
 
     facts = machine()
     clip = clip_prefix(args.seconds)
-    options: dict[str, Any] = {"quality": args.quality, "threads": args.threads, "backend": "onnx"}
+    options: dict[str, Any] = {"quality": args.quality, "threads": args.threads}
     pipeline = quiet_pipeline(**options)
     pipeline.landmarker  # noqa: B018  (models load outside the timed jobs)
     pipeline._load_au_model("blendshapes")
+    # the same job with the face networks on ONNX Runtime, when auto chose another backend for them
+    onnx_pipeline = None
+    if pipeline.landmarker.mesh.engine.info.backend != "onnx":
+        onnx_pipeline = quiet_pipeline(**options, backend="onnx")
+        onnx_pipeline.landmarker  # noqa: B018
     of3 = None
     if not args.no_openface3:
         of3 = quiet_pipeline(**options, mtl_weights=random_mtl_weights())
@@ -96,6 +103,11 @@ def main() -> None:
             floor(out)
             jobs = {
                 "mirror()": lambda: pipeline.mirror(clip, out / "mirror"),
+                **(
+                    {"mirror(), face nets on onnx": lambda: onnx_pipeline.mirror(clip, out / "mirror")}
+                    if onnx_pipeline
+                    else {}
+                ),
                 "run() blendshapes": lambda: pipeline.run(clip, out / "run-bs", au_model="blendshapes"),
             }
             if of3 is not None:

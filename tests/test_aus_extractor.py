@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("torch", reason="the torch extra is part of the test install")
 
-import fixtures_mtl  # noqa: E402
-from facemirror.aus.crop import au_box  # noqa: E402
-from facemirror.aus.extractor import AUExtractor  # noqa: E402
-from facemirror.aus.schema import columns_for  # noqa: E402
-from facemirror.aus.writer import AUCsvWriter  # noqa: E402
-from facemirror.models.face_landmarker import FaceLandmarker  # noqa: E402
-from facemirror.models.mtl import AU_NAMES, MTL  # noqa: E402
+import fixtures_mtl
+from facemirror.aus.crop import au_box
+from facemirror.aus.extractor import AUExtractor
+from facemirror.aus.schema import columns_for
+from facemirror.aus.writer import AUCsvWriter
+from facemirror.models.face_landmarker import FaceLandmarker
+from facemirror.models.mtl import AU_NAMES, MTL
 
 ROOT = Path(__file__).resolve().parents[1]
 

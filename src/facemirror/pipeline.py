@@ -137,8 +137,9 @@ class Pipeline:
 
     ``backend`` picks the inference backend (``"auto"``, ``"onnx"``, ``"litert"``
     (the embedded face networks only), ``"torch"``, ``"coreml"`` or a list to
-    try in order); ``threads`` caps the engines' intra-op threads. ``selfie=True`` is for recordings that were mirrored by
-    the camera app (it swaps which image side is the subject's left).
+    try in order); ``threads`` caps the engines' intra-op threads.
+    ``selfie=True`` is for recordings that were mirrored by the camera app
+    (it swaps which image side is the subject's left).
     ``au_model`` is ``"openface3"`` (needs the OpenFace 3.0 weights),
     ``"blendshapes"`` (embedded) or ``"auto"`` (OpenFace 3.0 when installed).
     ``profile=True`` writes ``<stem>.profile.txt``/``.json`` (where the time

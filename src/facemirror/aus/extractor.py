@@ -2,11 +2,11 @@
 
 Frames arrive in order with their landmarks (or None when no face was
 found), each for one of the extractor's CSVs (``run()`` writes one per
-mirrored side). Cheap per-frame work (blink, blendshapes, the crop) happens
-in ``add``; crops of every CSV share one batch and the AU network runs on one
-worker thread, so it overlaps decoding and the face stage, and one set of
-network activations is alive at a time (two sides on two threads would hold
-two). Rows are written strictly in frame order, one per frame and CSV.
+mirrored side). Cheap per-frame work (blink, blendshapes, copying the crop)
+happens in ``add``; crops of every CSV share one batch, preprocessed and run
+through the AU network on one worker thread, so it overlaps decoding, the
+face stage and the mirror stage, and one set of network activations is alive
+at a time (two sides on two threads would hold two). Rows are written strictly in frame order, one per frame and CSV.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class AUExtractor:
         self.batch_size = max(1, batch_size)
         self.times = times or StageTimes()
         self._pending: list[_Pending] = []
-        self._inputs: list[np.ndarray] = []
+        self._crops: list[np.ndarray] = []
         self._worker: BackgroundWorker[tuple[list[_Pending], list[np.ndarray]]] = BackgroundWorker(
             self._run_batch, maxsize=2, name=f"facemirror-{name}", times=self.times
         )
@@ -117,12 +117,12 @@ class AUExtractor:
                     outputs.blendshapes = blendshape_dict(self.blendshapes.predict(landmarks))
             crop_index = None
             if self.mtl is not None:
-                with self.times.measure("au_preprocess"):
-                    # the network input, not a view of the frame: a view would keep the frame alive until its batch runs
-                    self._inputs.append(self.mtl.preprocess_crop(self.mtl.crops(image, [au_box(landmarks)])[0]))
-                crop_index = len(self._inputs) - 1
+                with self.times.measure("au_crop"):
+                    # a copy: a view would keep the whole frame alive until its batch runs
+                    self._crops.append(self.mtl.crops(image, [au_box(landmarks)])[0].copy())
+                crop_index = len(self._crops) - 1
             self._pending.append(_Pending(stream, frame, timestamp, outputs, crop_index))
-        if self.mtl is None or len(self._inputs) >= self.batch_size:
+        if self.mtl is None or len(self._crops) >= self.batch_size:
             self._submit()
 
     def close(self) -> None:
@@ -136,15 +136,18 @@ class AUExtractor:
 
     def _submit(self) -> None:
         if self._pending:
-            self._worker.put((self._pending, self._inputs))
-            self._pending, self._inputs = [], []
+            self._worker.put((self._pending, self._crops))
+            self._pending, self._crops = [], []
 
     def _run_batch(self, batch: tuple[list[_Pending], list[np.ndarray]]) -> None:
-        pending, inputs = batch
+        pending, crops = batch
         prediction = None
-        if inputs:
+        if crops:
+            # preprocessing runs here, on the AU thread, beside the mirror stage rather than in it
+            with self.times.measure("au_preprocess"):
+                inputs = self.mtl.preprocess(crops)["image"]
             with self.times.measure("au_model"):
-                prediction = self.mtl.predict_inputs(np.stack(inputs))
+                prediction = self.mtl.predict_inputs(inputs)
         for item in pending:
             outputs = item.outputs
             if outputs is not None and prediction is not None and item.crop_index is not None:
