@@ -9,8 +9,8 @@ Three comparisons, measured side by side in one run:
    threads: ``MTL.predict_inputs`` (what the AU stage runs on each batch:
    network + postprocessing) vs ONNX Runtime's ``session.run`` alone on the same
    session and inputs, side by side (target >= 0.9); the AU stage inside the
-   pipeline per crop; preprocessing per crop, which the pipeline does as each
-   crop arrives.
+   pipeline per crop; preprocessing per crop, which ``extract_aus()`` does on
+   the face-stage thread as each crop arrives.
 3. The straightforward way: PyTorch, RetinaFace (real weights from ../shared,
    full resolution, no size cap) on every frame, then MTL on one crop at a
    time. Target: ours >= 8x faster. It runs on the first ``--naive-frames``
@@ -203,7 +203,8 @@ def main() -> None:
         f"{args.repeats} interleaved runs: bare `session.run` {bare['net_ms_per_crop']:.1f} ms/crop; "
         f"`MTL.predict_inputs` (the AU stage's call: network + postprocessing) {bare['predict_ms_per_crop']:.1f} "
         f"ms/crop: **{bare['net_ms_per_crop'] / bare['predict_ms_per_crop']:.2f}** of the bare network's throughput "
-        f"(target >= 0.9). Preprocessing (done as each crop arrives): {bare['preprocess_ms_per_crop']:.1f} ms/crop.",
+        f"(target >= 0.9). Preprocessing, which extract_aus() does on the face-stage thread as each crop "
+        f"arrives: {bare['preprocess_ms_per_crop']:.1f} ms/crop.",
     ]
     if onnx is not None:
         au_ms = 1000 * profiles["onnx"]["stages"]["au_model"]["seconds"] / onnx.frames

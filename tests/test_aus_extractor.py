@@ -33,7 +33,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_two_csvs_share_batches_and_keep_their_rows_in_order(mtl: MTL, tmp_path: Path) -> None:
+@pytest.mark.parametrize("preprocess_on_add", [False, True])
+def test_two_csvs_share_batches_and_keep_their_rows_in_order(mtl: MTL, tmp_path: Path, preprocess_on_add: bool) -> None:
     image = cv2.imread(str(ROOT / "tests" / "data" / "single_face.jpg"))
     face = FaceLandmarker.from_weights(backend="onnx", with_blendshapes=False).process_image(image)
     assert face is not None
@@ -42,7 +43,8 @@ def test_two_csvs_share_batches_and_keep_their_rows_in_order(mtl: MTL, tmp_path:
     no_face = {("b", 3), ("a", 6)}
     columns = columns_for("openface3")
     writers = {s: AUCsvWriter(tmp_path / f"{s}.csv", columns, blink_open_ear=0.3) for s in images}
-    extractor = AUExtractor(writers, mtl=mtl, batch_size=3)  # batches of 3 crops straddle streams and frames
+    # batches of 3 crops straddle streams and frames
+    extractor = AUExtractor(writers, mtl=mtl, batch_size=3, preprocess_on_add=preprocess_on_add)
     for frame in range(1, 8):
         for stream, img in images.items():
             landmarks = None if (stream, frame) in no_face else face.landmarks

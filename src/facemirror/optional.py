@@ -12,7 +12,6 @@ from facemirror.errors import MissingExtraError
 EXTRAS = {
     "torch": "torch",
     "coremltools": "coreml",
-    "ai_edge_litert": "litert",
     "mediapipe": "mediapipe",
     "ray": "ray",
     "pandas": "pandas",

@@ -291,7 +291,8 @@ class Pipeline:
             sources: Counter[str] = Counter()
             frames = 0
             with AUCsvWriter(csv_file, columns_for(au_name)) as writer:
-                extractor = self._extractor({"csv": writer}, au_name, model, times)
+                # the face stage has time to spare for AU preprocessing; the AU thread then only runs the network
+                extractor = self._extractor({"csv": writer}, au_name, model, times, preprocess_on_add=True)
                 try:
                     for frame in self._progress(reader, info):
                         ff = follower(frame)
@@ -334,10 +335,19 @@ class Pipeline:
 
     # --- internals ------------------------------------------------------------
 
-    def _extractor(self, writers: dict[str, AUCsvWriter], au_name: str, model: Any, times: StageTimes) -> AUExtractor:
+    def _extractor(
+        self, writers: dict[str, AUCsvWriter], au_name: str, model: Any, times: StageTimes, preprocess_on_add: bool
+    ) -> AUExtractor:
         mtl = model if au_name == "openface3" else None
         blend = model if au_name == "blendshapes" else None
-        return AUExtractor(writers, mtl=mtl, blendshapes=blend, batch_size=self.au_batch_size, times=times)
+        return AUExtractor(
+            writers,
+            mtl=mtl,
+            blendshapes=blend,
+            batch_size=self.au_batch_size,
+            times=times,
+            preprocess_on_add=preprocess_on_add,
+        )
 
     def _progress(self, reader: VideoReader, info: VideoInfo) -> Iterator[Any]:
         with tqdm(total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress) as bar:
@@ -360,7 +370,8 @@ class Pipeline:
             if not with_aus:
                 del paths["left_csv"], paths["right_csv"]
             with self._mirror_outputs(paths, info, au[0] if au else None, times) as (writers, midline_table, au_tables):
-                extractor = self._extractor(au_tables, au[0], au[2], times) if au else None
+                # the mirror stage is busy: AU preprocessing runs on the AU thread
+                extractor = self._extractor(au_tables, au[0], au[2], times, preprocess_on_add=False) if au else None
                 job = _MirrorJob(self, info, writers, midline_table, extractor, times)
                 job.run(FaceFollower(landmarker, self.redetect_seconds, times), self._progress(reader, info))
             encoder, skipped = writers["left"].encoder, writers["left"].encoder_report

@@ -66,6 +66,11 @@ class AUExtractor:
     ``batch_size``; ``blendshapes`` scores each frame's landmarks. Blink
     (eye aspect ratio) and head pose come from the landmarks. Call
     :meth:`close` at the end: it runs the last batch and waits for the writes.
+
+    ``preprocess_on_add`` makes each crop's network input in :meth:`add`, on
+    the caller's thread, instead of on the AU thread before each batch: pick
+    the less busy one (``extract_aus`` calls from the face stage, which has
+    time to spare; ``run`` from the mirror stage, which has none).
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class AUExtractor:
         batch_size: int = BATCH_SIZE,
         times: StageTimes | None = None,
         name: str = "aus",
+        preprocess_on_add: bool = False,
     ) -> None:
         if not writers:
             raise ValueError("AUExtractor needs at least one CSV writer")
@@ -85,6 +91,7 @@ class AUExtractor:
         self.blendshapes = blendshapes
         self.batch_size = max(1, batch_size)
         self.times = times or StageTimes()
+        self.preprocess_on_add = preprocess_on_add
         self._pending: list[_Pending] = []
         self._crops: list[np.ndarray] = []
         self._worker: BackgroundWorker[tuple[list[_Pending], list[np.ndarray]]] = BackgroundWorker(
@@ -117,9 +124,14 @@ class AUExtractor:
                     outputs.blendshapes = blendshape_dict(self.blendshapes.predict(landmarks))
             crop_index = None
             if self.mtl is not None:
-                with self.times.measure("au_crop"):
-                    # a copy: a view would keep the whole frame alive until its batch runs
-                    self._crops.append(self.mtl.crops(image, [au_box(landmarks)])[0].copy())
+                crop = self.mtl.crops(image, [au_box(landmarks)])[0]
+                # never a view: it would keep the whole frame alive until its batch runs
+                if self.preprocess_on_add:
+                    with self.times.measure("au_preprocess"):
+                        self._crops.append(self.mtl.preprocess_crop(crop))
+                else:
+                    with self.times.measure("au_crop"):
+                        self._crops.append(crop.copy())
                 crop_index = len(self._crops) - 1
             self._pending.append(_Pending(stream, frame, timestamp, outputs, crop_index))
         if self.mtl is None or len(self._crops) >= self.batch_size:
@@ -143,9 +155,11 @@ class AUExtractor:
         pending, crops = batch
         prediction = None
         if crops:
-            # preprocessing runs here, on the AU thread, beside the mirror stage rather than in it
-            with self.times.measure("au_preprocess"):
-                inputs = self.mtl.preprocess(crops)["image"]
+            if self.preprocess_on_add:
+                inputs = np.stack(crops)
+            else:
+                with self.times.measure("au_preprocess"):
+                    inputs = self.mtl.preprocess(crops)["image"]
             with self.times.measure("au_model"):
                 prediction = self.mtl.predict_inputs(inputs)
         for item in pending:

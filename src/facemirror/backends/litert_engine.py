@@ -21,7 +21,7 @@ import numpy as np
 from facemirror.backends.base import Backend, Engine, EngineInfo, NetworkSource, register_backend
 from facemirror.backends.onnx_engine import default_threads
 from facemirror.errors import BackendUnavailable, NotApplicable
-from facemirror.optional import available, require
+from facemirror.optional import available
 
 
 class LiteRTEngine(Engine):
@@ -140,7 +140,10 @@ class LiteRTBackend(Backend):
 
     def availability(self) -> str | None:
         if not available("ai_edge_litert"):
-            return "ai-edge-litert is not installed (pip install 'facemirror[litert]')"
+            return (
+                "ai-edge-litert is not installed (a facemirror dependency wherever LiteRT has a wheel; "
+                "there is none for Intel macOS): pip install ai-edge-litert"
+            )
         return None
 
     def providers(self) -> list[str]:
@@ -148,7 +151,9 @@ class LiteRTBackend(Backend):
 
     def load(self, source: NetworkSource, *, threads: int | None = None, **_: Any) -> Engine:
         content, origin = _model_bytes(source)
-        require("ai_edge_litert", "the litert backend")
+        why = self.availability()
+        if why is not None:
+            raise BackendUnavailable(why, {"litert": why})
         from ai_edge_litert.interpreter import Interpreter
 
         count = threads or default_threads()
