@@ -16,7 +16,7 @@ Three comparisons, measured side by side in one run:
    time. Target: ours >= 8x faster. It runs on the first ``--naive-frames``
    frames only (it is slow); fps is per frame, so the counts need not match.
 
-    python benchmarks/bench_aus.py [--seconds 2] [--threads 2] [--batch 8] [--naive-frames 30]
+    python benchmarks/bench_aus.py [--seconds 2] [--threads N] [--batch 8] [--naive-frames 30]
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ from common import (
 )
 from facemirror.backends.base import default_preference
 from facemirror.models.mtl import BATCH_SIZE, MTL
-from facemirror.pipeline import JobResult
+from facemirror.pipeline import JobResult, pipeline_threads
 from facemirror.profiling import profile_dict
 from facemirror.video import VideoReader
 
 
-def ours(clip: Path, backend: str, weights: Path, threads: int, batch: int, out: Path) -> JobResult:
+def ours(clip: Path, backend: str, weights: Path, threads: int | None, batch: int, out: Path) -> JobResult:
     """``extract_aus()`` with MTL on ``backend`` (models loaded before the clock starts)."""
     face_first = ["litert"] if "litert" in default_preference() else []  # the face nets' fastest backend here
     preference = [*face_first, backend] if backend == "onnx" else [*face_first, backend, "onnx"]
@@ -100,7 +100,7 @@ def bare_network(weights: Path, threads: int, batch: int, crops: list[np.ndarray
     }
 
 
-def straightforward(clip: Path, weights: Path, threads: int, frames: int) -> dict[str, Any]:
+def straightforward(clip: Path, weights: Path, threads: int | None, frames: int) -> dict[str, Any]:
     """Torch RetinaFace at full resolution on every frame, then torch MTL on one crop: frames per second."""
     from facemirror.models.retinaface import RetinaFace
 
@@ -137,14 +137,20 @@ def straightforward(clip: Path, weights: Path, threads: int, frames: int) -> dic
         "detect_ms": 1000 * detect_s / done,
         "mtl_ms": 1000 * mtl_s / done,
         "found": found,
-        "engines": f"retinaface {detector.engine.info.backend}, mtl {mtl.engine.info.backend}",
+        "engines": f"retinaface {detector.engine.info.backend}, mtl {mtl.engine.info.backend} "
+        f"({__import__('torch').get_num_threads()} torch threads)",
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0, help="seconds of the 1080p60 clip for extract_aus")
-    parser.add_argument("--threads", type=int, default=2, help="inference threads (ONNX Runtime intra-op, torch)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="inference threads for every way (default: each its own: the pipeline's half the cores per network, "
+        "torch's all cores for the straightforward way)",
+    )
     parser.add_argument("--batch", type=int, default=BATCH_SIZE, help="MTL batch size")
     parser.add_argument("--naive-frames", type=int, default=30, help="frames for the straightforward way")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats of the bare network")
@@ -160,7 +166,8 @@ def main() -> None:
             print(f"extract_aus() MTL on {backend} ...", file=sys.stderr)
             results[backend] = ours(clip, backend, weights, args.threads, args.batch, Path(tmp))
     print("bare MTL network ...", file=sys.stderr)
-    bare = bare_network(weights, args.threads, args.batch, face_crops(clip, args.batch), args.repeats)
+    bare_threads = args.threads or pipeline_threads()
+    bare = bare_network(weights, bare_threads, args.batch, face_crops(clip, args.batch), args.repeats)
     print("straightforward way (torch RetinaFace full-res + MTL batch 1) ...", file=sys.stderr)
     naive = straightforward(clip, weights, args.threads, args.naive_frames)
 
@@ -199,8 +206,8 @@ def main() -> None:
     )
     onnx = results.get("onnx")
     compare = [
-        f"MTL on ONNX Runtime ({bare['provider']}, batch {args.batch}, {args.threads} threads), median of "
-        f"{args.repeats} interleaved runs: bare `session.run` {bare['net_ms_per_crop']:.1f} ms/crop; "
+        f"MTL on ONNX Runtime ({bare['provider']}, batch {args.batch}, {bare_threads} threads as in the pipeline), "
+        f"median of {args.repeats} interleaved runs: bare `session.run` {bare['net_ms_per_crop']:.1f} ms/crop; "
         f"`MTL.predict_inputs` (the AU stage's call: network + postprocessing) {bare['predict_ms_per_crop']:.1f} "
         f"ms/crop: **{bare['net_ms_per_crop'] / bare['predict_ms_per_crop']:.2f}** of the bare network's throughput "
         f"(target >= 0.9). Preprocessing, which extract_aus() does on the face-stage thread as each crop "

@@ -26,6 +26,7 @@ from facemirror.atomic import check_writable_dir
 from facemirror.aus.extractor import AUExtractor, choose_au_model
 from facemirror.aus.schema import columns_for
 from facemirror.aus.writer import AUCsvWriter
+from facemirror.backends.onnx_engine import default_threads
 from facemirror.face_stage import FaceFollower, FaceFrame
 from facemirror.mirror.debug import draw_debug
 from facemirror.mirror.landmarks import mirrored_landmarks
@@ -63,6 +64,15 @@ def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
         "left_csv": out_dir / f"{stem}_left_mirrored.csv",
         "right_csv": out_dir / f"{stem}_right_mirrored.csv",
     }
+
+
+def pipeline_threads() -> int:
+    """Intra-op threads per engine inside a job: half the cores, since the face and AU networks run at once.
+
+    ``FACEMIRROR_THREADS`` overrides it. On the 2-core benchmark machine one
+    thread each made extract_aus() 15% faster than two (benchmarks/README.md).
+    """
+    return default_threads(sharing=2)
 
 
 def default_out_dir(video: Path) -> Path:
@@ -137,7 +147,8 @@ class Pipeline:
 
     ``backend`` picks the inference backend (``"auto"``, ``"onnx"``, ``"litert"``
     (the embedded face networks only), ``"torch"``, ``"coreml"`` or a list to
-    try in order); ``threads`` caps the engines' intra-op threads.
+    try in order); ``threads`` sets each engine's intra-op threads (default: half the
+    cores, :func:`pipeline_threads`).
     ``selfie=True`` is for recordings that were mirrored by the camera app
     (it swaps which image side is the subject's left).
     ``au_model`` is ``"openface3"`` (needs the OpenFace 3.0 weights),
@@ -209,7 +220,7 @@ class Pipeline:
     # --- models, loaded once ------------------------------------------------
 
     def _engine_options(self) -> dict[str, Any]:
-        return {"threads": self.threads} if self.threads else {}
+        return {"threads": self.threads or pipeline_threads()}
 
     @property
     def landmarker(self) -> FaceLandmarker:

@@ -17,12 +17,13 @@ PROVIDER_PREFERENCE = ("CoreMLExecutionProvider", "CUDAExecutionProvider", "CPUE
 _DEVICE = {"CoreMLExecutionProvider": "ane", "CUDAExecutionProvider": "cuda", "CPUExecutionProvider": "cpu"}
 
 
-def default_threads() -> int:
-    """Intra-op threads when none are asked for: ``FACEMIRROR_THREADS`` or the machine's cores."""
+def default_threads(sharing: int = 1) -> int:
+    """Intra-op threads when none are asked for: ``FACEMIRROR_THREADS``, else the cores split between
+    ``sharing`` engines that run at the same time."""
     env = os.environ.get("FACEMIRROR_THREADS")
     if env:
         return max(1, int(env))
-    return max(1, os.cpu_count() or 1)
+    return max(1, (os.cpu_count() or 1) // max(1, sharing))
 
 
 class OnnxEngine(Engine):

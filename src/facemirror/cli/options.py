@@ -20,7 +20,11 @@ BACKEND = click.option(
     "(litert runs only the embedded face networks: e.g. litert,onnx).",
 )
 #: ``--threads``: inference threads of every engine
-THREADS = click.option("--threads", type=int, help="Inference threads (default: all cores).")
+THREADS = click.option(
+    "--threads",
+    type=int,
+    help="Inference threads per network (default: half the cores; the face and AU networks run at once).",
+)
 
 _OPTIONS = (
     BACKEND,
