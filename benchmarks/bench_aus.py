@@ -106,6 +106,7 @@ def straightforward(clip: Path, weights: Path, threads: int | None, frames: int)
 
     if not RETINAFACE_WEIGHTS.exists():
         sys.exit(f"needs the real RetinaFace weights {RETINAFACE_WEIGHTS} (../shared beside the checkout)")
+    threads = threads or os.cpu_count() or 1  # torch's own default (torch threads are global: set them back)
     detector = RetinaFace.from_weights(RETINAFACE_WEIGHTS, "torch", max_size=None, threads=threads)
     mtl = MTL.from_weights(weights, "torch", threads=threads, batch_size=1)
     found = done = 0
