@@ -71,7 +71,7 @@ def measure(clip: Path, au_model: str) -> dict[str, Any]:
             samples.append((time.perf_counter() - start, rss_mib()))
 
     weights = random_mtl_weights() if au_model == "openface3" else None
-    pipeline = quiet_pipeline(backend="onnx", au_model=au_model, mtl_weights=weights)
+    pipeline = quiet_pipeline(au_model=au_model, mtl_weights=weights)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,8 +146,8 @@ def main() -> None:
     command = "python benchmarks/bench_memory.py " + " ".join(sys.argv[1:])
     weights_note = " (random MTL weights)" if args.au_model == "openface3" else ""
     lines = [
-        f"`run()` with au_model={args.au_model!r}{weights_note}, onnx backend, default quality (x264 veryfast), "
-        "debug video on. "
+        f"`run()` with au_model={args.au_model!r}{weights_note}, default backends (auto), default quality "
+        "(x264 veryfast), debug video on. "
         f"Clips: {args.width}x{args.height} @ {args.fps} fps made from the 1080p60 clip of a real face "
         "(10 minutes at 1080p60 would take hours on this machine).",
         *machine_lines(facts, " ".join(f"{x:.2f}" for x in os.getloadavg())),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -150,3 +151,15 @@ def test_cli_aus_profile_prints_the_report(face_clip: Path, tmp_path: Path) -> N
     assert data["job"] == "extract_aus"
     assert data["stages"]["blendshapes"]["calls"] == FRAMES
     assert data["stages"]["blendshapes"]["thread"] == "MainThread"
+
+
+def test_cli_batch_profile_writes_a_profile_per_video(face_clip: Path, tmp_path: Path) -> None:
+    in_dir = tmp_path / "in"
+    in_dir.mkdir()
+    shutil.copy(face_clip, in_dir / "p1.mp4")
+    args = ["batch", str(in_dir), str(tmp_path / "out"), "--job", "aus", "--workers", "1", "--profile"]
+    run = CliRunner().invoke(cli, args)
+    assert run.exit_code == 0, run.output
+    data = json.loads((tmp_path / "out" / "p1" / "p1.profile.json").read_text())
+    assert data["job"] == "extract_aus" and data["frames"] == FRAMES
+    assert (tmp_path / "out" / "p1" / "p1.profile.txt").read_text().startswith("Profile of p1.mp4")

@@ -1,7 +1,7 @@
 """Where a job's time went: per-stage and per-thread time, model costs, and the stage that bounds throughput.
 
 The pipeline's stages run on their own threads (decode, face stage, mirror
-stage, one encoder per video, one AU worker per CSV), so their times overlap:
+stage, one encoder per video, one AU worker), so their times overlap:
 shares of wall time can add up to more than 100%. What limits throughput is
 the thread with the most busy time (work, not time blocked on a queue), or,
 when the process already uses every core, the CPU itself.

@@ -26,7 +26,7 @@ from facemirror.batch.summary import SKIPPED, VideoOutcome
 MARKER_DIR = Path(".facemirror") / "done"
 
 #: pipeline options that change speed, not the outputs: a change does not redo finished videos
-NEUTRAL_OPTIONS = frozenset({"threads", "progress"})
+NEUTRAL_OPTIONS = frozenset({"threads", "progress", "profile"})
 
 
 def marker_path(out_dir: Path, task: VideoTask) -> Path:

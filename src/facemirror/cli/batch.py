@@ -43,6 +43,9 @@ from facemirror.cli.options import pipeline_options, pop_pipeline_kwargs
 @click.option("--ray-cpus", type=float, default=2.0, show_default=True, help="CPUs reserved per video on Ray.")
 @click.option("--ray-gpus", type=float, default=0.0, show_default=True, help="GPUs reserved per video on Ray.")
 @click.option("--ray-retries", type=int, default=3, show_default=True, help="Retries when a Ray worker dies.")
+@click.option(
+    "--profile", is_flag=True, help="Write each video's profile (where the time went) as <stem>.profile.txt/.json."
+)
 @pipeline_options
 @click.pass_context
 def batch_cmd(
@@ -60,6 +63,7 @@ def batch_cmd(
     ray_cpus: float,
     ray_gpus: float,
     ray_retries: int,
+    profile: bool,
     **params: Any,
 ) -> None:
     """Process every video in IN_DIR; IN_DIR/a/b.mp4 -> OUT_DIR/a/b/, plus OUT_DIR/batch_summary.csv.
@@ -73,7 +77,7 @@ def batch_cmd(
     if use_ray or ray_address:
         ray = RayOptions(address=ray_address, num_cpus=ray_cpus, num_gpus=ray_gpus, max_retries=ray_retries)
     result = run_many(
-        pop_pipeline_kwargs(params),
+        {**pop_pipeline_kwargs(params), "profile": profile},
         in_dir,
         out_dir,
         job=job,
