@@ -42,9 +42,10 @@ OUTPUT_NAMES = ("emotion", "gaze", "au")
 INPUT_SIZE = 224
 MEAN_RGB = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD_RGB = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-#: crops per network call: on a 2-core CPU batch 4-8 ran fastest per crop, and batch 32 held 2.4x the
-#: memory of batch 8 (benchmarks/README.md, "MTL batch size")
-BATCH_SIZE = 8
+#: crops per network call. On a 2-core CPU (ONNX Runtime, 1 thread) batch 4 cost 31.0 ms per crop and
+#: batch 8 29.9, with 363 vs 470 MiB peak; batch 32 held 1149 MiB and was no faster. The smaller batch
+#: keeps run() at 1080p with MTL under 1.5 GB (benchmarks/README.md, "MTL batch size").
+BATCH_SIZE = 4
 #: ``antialias``: torchvision Resize on the float tensor (pip package); ``pil``: PIL BILINEAR on uint8 (GitHub demo)
 RESIZERS = ("antialias", "pil")
 
