@@ -7,6 +7,7 @@ checkpoint, facemirror's own cache of converted ONNX files).
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -190,6 +191,8 @@ def machine() -> dict[str, str]:
         "av": av.__version__,
         "onnxruntime": onnxruntime.__version__,
     }
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        versions["ai-edge-litert"] = importlib.metadata.version("ai-edge-litert")
     try:
         import torch
 

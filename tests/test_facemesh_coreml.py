@@ -111,6 +111,17 @@ def test_a_user_package_path_is_taken_as_coreml_only(tmp_path: Path) -> None:
     assert (source.coreml_path, source.onnx_path, source.tflite_path) == (package, None, None)
 
 
+@pytest.mark.skipif(platform.system() == "Darwin", reason="checks the non-macOS refusal")
+def test_a_converted_openface_package_is_a_coreml_only_source(tmp_path: Path) -> None:
+    package = tmp_path / "mtl.mlpackage"
+    package.mkdir()
+    from facemirror.models.mtl import MTL
+
+    with pytest.raises(BackendUnavailable) as refused:
+        MTL.from_weights(package, ["coreml", "onnx"])
+    assert "only on macOS" in refused.value.reasons["coreml"] and "no ONNX" in refused.value.reasons["onnx"]
+
+
 def network_source(name: str, path: Path | None) -> NetworkSource:
     """The NetworkSource a model's from_weights builds for the manifest network ``name``."""
     model = {"face_detector": BlazeFace, "face_landmarks": FaceMesh, "face_blendshapes": Blendshapes}[name]

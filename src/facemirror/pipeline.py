@@ -408,7 +408,12 @@ class Pipeline:
 
     def _write_sidecars(self, result: JobResult, records: list[dict[str, Any]]) -> None:
         """A provenance JSON beside every output (``<output>.json``)."""
-        parameters = {**self.parameters(), "au_model_used": result.au_model, "au_model_reason": result.au_model_reason}
+        parameters = {
+            **self.parameters(),
+            "au_model_used": result.au_model,
+            "au_model_reason": result.au_model_reason,
+            "encoder_used": result.encoder,
+        }
         provenance = build_provenance(
             result.input,
             result.video.to_dict(),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from facemirror.backends.base import Backend, Engine, EngineInfo, NetworkSource, register_backend
-from facemirror.errors import BackendUnavailable
+from facemirror.errors import BackendUnavailable, NotApplicable
 from facemirror.optional import available
 
 COMPUTE_UNITS = ("ALL", "CPU_AND_NE", "CPU_AND_GPU", "CPU_ONLY")
@@ -56,11 +56,13 @@ class CoreMLBackend(Backend):
         return list(COMPUTE_UNITS) if self.availability() is None else []
 
     def load(self, source: NetworkSource, *, compute_units: str = "ALL", **_: Any) -> Engine:
-        if source.coreml_path is None or not Path(source.coreml_path).exists():
-            raise BackendUnavailable(
+        if source.coreml_path is None:
+            raise NotApplicable(
                 f"no CoreML package for {source.name} (convert one with the conversion/ scripts)",
                 {"coreml": "no .mlpackage"},
             )
+        if not Path(source.coreml_path).exists():
+            raise BackendUnavailable(f"CoreML package {source.coreml_path} does not exist", {"coreml": "missing"})
         import coremltools as ct
 
         try:

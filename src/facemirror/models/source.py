@@ -56,7 +56,8 @@ def checkpoint_source(
     container_keys: Sequence[str] = ("state_dict",),
     precision: str = "fp32",
 ) -> NetworkSource:
-    """A source for ``path``: ONNX as is, or a checkpoint loaded into ``network`` (and exported on demand).
+    """A source for ``path``: ONNX or a CoreML package as is, or a checkpoint loaded into ``network``
+    (and exported to ONNX on demand).
 
     ``network`` names the ``torch.nn.Module`` class as ``"package.module:Class"``;
     it is imported only when the checkpoint is loaded, so running a cached ONNX
@@ -67,6 +68,8 @@ def checkpoint_source(
     extra: dict[str, Any] = {"weights": str(path), "precision": precision}
     if path.suffix.lower() == ".onnx":
         return NetworkSource(name, inputs, outputs, onnx_path=path, extra=extra)
+    if path.suffix.lower() == ".mlpackage":  # made by conversion/export_coreml.py, for the coreml backend
+        return NetworkSource(name, inputs, outputs, coreml_path=path, extra={"weights": str(path)})
 
     def torch_module() -> Any:
         from facemirror.models.checkpoint import load_module
