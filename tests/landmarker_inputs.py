@@ -35,3 +35,15 @@ def synthetic_video(frames: int = 10) -> list[np.ndarray]:
     """A head that turns and drifts: the astronaut rotated 0..18 degrees and shifted a few pixels per frame."""
     base = astronaut()
     return [rotate(base, 2.0 * k, (3.0 * k, -2.0 * k)) for k in range(frames)]
+
+
+def first_frames(video: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` BGR frames of a real video."""
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < count:
+        ok, frame = cap.read()
+        assert ok, f"{video} has fewer than {count} frames"
+        frames.append(frame)
+    cap.release()
+    return frames

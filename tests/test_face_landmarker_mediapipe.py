@@ -10,7 +10,7 @@ import pytest
 
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.landmark_smoothing import OneEuroSmoother
-from landmarker_inputs import ANGLES, rotate
+from landmarker_inputs import ANGLES, first_frames, rotate
 
 pytest.importorskip("mediapipe", reason="mediapipe (extra 'mediapipe') is not installed: live reference skipped")
 from facemirror.models.mediapipe_landmarker import MediaPipeLandmarker
@@ -24,14 +24,7 @@ pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason=f"real test media no
 
 @pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(VIDEO))
-    out = []
-    while len(out) < 8:
-        ok, frame = cap.read()
-        assert ok
-        out.append(frame)
-    cap.release()
-    return out
+    return first_frames(VIDEO, 8)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -28,7 +27,7 @@ from facemirror.models.facemesh import FaceMesh, roi_from_detection
 from facemirror.models.landmark_smoothing import OneEuroSmoother
 from facemirror.optional import available
 from facemirror.weights import resolve
-from landmarker_inputs import DATA, still_images, synthetic_video
+from landmarker_inputs import DATA, first_frames, still_images, synthetic_video
 
 needs_litert = pytest.mark.skipif(
     not available("ai_edge_litert"), reason="ai-edge-litert is not installed (no wheel for this platform)"
@@ -80,14 +79,7 @@ def blendshapes() -> dict[str, Blendshapes]:
 def video_frames() -> list[np.ndarray]:
     if not VIDEO.is_file():
         pytest.skip(f"real test media not found at {VIDEO}")
-    cap = cv2.VideoCapture(str(VIDEO))
-    frames = []
-    while len(frames) < 20:
-        ok, frame = cap.read()
-        assert ok
-        frames.append(frame)
-    cap.release()
-    return frames
+    return first_frames(VIDEO, 20)
 
 
 @needs_litert
