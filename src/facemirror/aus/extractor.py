@@ -2,11 +2,13 @@
 
 Frames arrive in order with their landmarks (or None when no face was
 found), each for one of the extractor's CSVs (``run()`` writes one per
-mirrored side). Cheap per-frame work (blink, blendshapes, copying the crop)
-happens in ``add``; crops of every CSV share one batch, preprocessed and run
-through the AU network on one worker thread, so it overlaps decoding, the
-face stage and the mirror stage, and one set of network activations is alive
-at a time (two sides on two threads would hold two). Rows are written strictly in frame order, one per frame and CSV.
+mirrored side). Cheap per-frame work (blink, blendshapes, the crop) happens
+in ``add``; crops of every CSV share one batch, which the AU network runs on
+one worker thread, so it overlaps decoding, the face stage and the mirror
+stage, and one set of network activations is alive at a time (two sides on
+two threads would hold two). Each crop is preprocessed either in ``add`` or
+on the worker, whichever thread has time to spare. Rows are written strictly
+in frame order, one per frame and CSV.
 """
 
 from __future__ import annotations
