@@ -42,10 +42,14 @@ class FaceFrame:
 class FaceFollower:
     """Landmarks, head pose and raw midline of the followed face, frame after frame."""
 
-    def __init__(self, landmarker: FaceLandmarker, redetect_seconds: float | None, times: StageTimes) -> None:
+    def __init__(
+        self, landmarker: FaceLandmarker, redetect_seconds: float | None, times: StageTimes, midline: bool = True
+    ) -> None:
         self.landmarker = landmarker
         self.redetect_seconds = redetect_seconds
         self.times = times
+        #: fit the raw midline (the mirror jobs); extract_aus only needs landmarks and head pose
+        self.midline = midline
         self._last_detection: float | None = None
         landmarker.reset()
 
@@ -63,7 +67,7 @@ class FaceFollower:
             return FaceFrame(frame, None, None, None)
         if face.source == "detected":
             self._last_detection = frame.timestamp
-        with self.times.measure("midline"):
+        with self.times.measure("midline" if self.midline else "head_pose"):
             pose = head_pose(face.landmarks)
-            midline = estimate_midline(face.landmarks, pose=pose)
+            midline = estimate_midline(face.landmarks, pose=pose) if self.midline else None
         return FaceFrame(frame, face, pose, midline)

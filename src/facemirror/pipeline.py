@@ -298,7 +298,7 @@ class Pipeline:
         with VideoReader(video, times=times) as reader:
             info = reader.info
             csv_file = Path(csv_path) if csv_path is not None else video.with_suffix(".csv")
-            follower = FaceFollower(landmarker, self.redetect_seconds, times)
+            follower = FaceFollower(landmarker, self.redetect_seconds, times, midline=False)
             sources: Counter[str] = Counter()
             frames = 0
             with AUCsvWriter(csv_file, columns_for(au_name)) as writer:

@@ -26,6 +26,7 @@ STAGE_ORDER = (
     "decode",
     "landmarks",
     "midline",
+    "head_pose",
     "reflection",
     "debug",
     "frame_copy",
@@ -38,7 +39,17 @@ STAGE_ORDER = (
     "au_model",
 )
 #: stages that run a network or per-frame model maths, reported as mean ms per call
-MODEL_STAGES = ("landmarks", "midline", "reflection", "debug", "au_crop", "au_preprocess", "blendshapes", "au_model")
+MODEL_STAGES = (
+    "landmarks",
+    "midline",
+    "head_pose",
+    "reflection",
+    "debug",
+    "au_crop",
+    "au_preprocess",
+    "blendshapes",
+    "au_model",
+)
 #: the timings entries that are not stages
 _TOTALS = ("total", "cpu")
 #: a process using at least this share of all cores is CPU-bound, whatever its threads do
