@@ -186,7 +186,8 @@ class MTL(AUModel):
     def predict_inputs(self, inputs: np.ndarray) -> AUPrediction:
         """Outputs for ``(N, 3, 224, 224)`` network inputs made by :meth:`preprocess_crop`, ``batch_size`` at a time.
 
-        The AU stage preprocesses each crop as it arrives, so its batches only run the network.
+        Lets the AU stage preprocess crops on whichever thread has time to spare and run only the
+        network here.
         """
         if len(inputs) == 0:
             return self.postprocess(
