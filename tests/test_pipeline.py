@@ -135,7 +135,7 @@ def test_crash_mid_video_leaves_no_finished_looking_file(tmp_path: Path, monkeyp
     import facemirror.pipeline as pipeline_module
 
     calls = {"n": 0}
-    real = pipeline_module.mirror_both
+    real = pipeline_module.mirror_both_i420
 
     def failing(*args: object, **kwargs: object) -> object:
         calls["n"] += 1
@@ -143,7 +143,7 @@ def test_crash_mid_video_leaves_no_finished_looking_file(tmp_path: Path, monkeyp
             raise RuntimeError("simulated crash")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline_module, "mirror_both", failing)
+    monkeypatch.setattr(pipeline_module, "mirror_both_i420", failing)
     with pytest.raises(RuntimeError, match="simulated crash"):
         Pipeline(quality="fast", progress=False).run(ROOT / "examples" / "single_face.mp4", tmp_path)
     assert list(tmp_path.iterdir()) == []

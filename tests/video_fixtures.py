@@ -37,12 +37,13 @@ def make_clip(
     fps: Fraction | int = 30,
     rotation: int = 0,
     audio: bool = False,
+    pix_fmt: str = "yuv420p",
 ) -> Path:
     """Encode ``frames`` pattern frames (H.264, pts = index in 1/fps), optionally with display rotation and AAC."""
     fps = Fraction(fps)
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.width, video.height, video.pix_fmt = width, height, pix_fmt
         if rotation:
             video.set_display_rotation(rotation)
         sound = out.add_stream("aac", rate=44100, layout="mono") if audio else None

@@ -33,7 +33,7 @@ from facemirror.mirror.landmarks import mirrored_landmarks
 from facemirror.mirror.midline import MAX_VALID_YAW_DEG, head_pose
 from facemirror.mirror.midline_csv import COLUMNS as MIDLINE_COLUMNS
 from facemirror.mirror.midline_csv import midline_row
-from facemirror.mirror.reflect import mirror_both
+from facemirror.mirror.reflect import mirror_both, mirror_both_i420
 from facemirror.mirror.smoothing import TRACKED, TURNED, SmoothedMidline, SmoothingParams, StreamingSmoother
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.facemesh import FaceMesh
@@ -41,7 +41,7 @@ from facemirror.models.mtl import BATCH_SIZE
 from facemirror.provenance import build_provenance, model_record, write_sidecar
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
-from facemirror.video import VideoInfo, VideoReader, VideoWriter
+from facemirror.video import VideoInfo, VideoReader, VideoWriter, i420
 from facemirror.video.stream import BackgroundWorker
 
 if TYPE_CHECKING:
@@ -372,7 +372,8 @@ class Pipeline:
         au = self._au_stage(au_model) if with_aus else None
         landmarker = self.landmarker
         times = StageTimes()  # after loading the models: the timings are the video's
-        with VideoReader(video, times=times) as reader:
+        # mirrored videos are made from the decoder's own YUV where the video has it (no BGR round trip)
+        with VideoReader(video, times=times, yuv=True) as reader:
             info = reader.info
             folder = check_writable_dir(out_dir if out_dir is not None else default_out_dir(video))
             paths = output_paths(folder, video.stem)
@@ -380,7 +381,8 @@ class Pipeline:
                 del paths["debug"]
             if not with_aus:
                 del paths["left_csv"], paths["right_csv"]
-            with self._mirror_outputs(paths, info, au[0] if au else None, times) as (writers, midline_table, au_tables):
+            outputs = self._mirror_outputs(paths, info, au[0] if au else None, times, yuv=reader.yuv)
+            with outputs as (writers, midline_table, au_tables):
                 # the mirror stage is busy: AU preprocessing runs on the AU thread
                 extractor = self._extractor(au_tables, au[0], au[2], times, preprocess_on_add=False) if au else None
                 job = _MirrorJob(self, info, writers, midline_table, extractor, times)
@@ -434,9 +436,12 @@ class Pipeline:
 
     @contextlib.contextmanager
     def _mirror_outputs(
-        self, paths: dict[str, Path], info: VideoInfo, au_name: str | None, times: StageTimes
+        self, paths: dict[str, Path], info: VideoInfo, au_name: str | None, times: StageTimes, yuv: bool
     ) -> Iterator[tuple[dict[str, VideoWriter], CsvTableWriter, dict[str, AUCsvWriter]]]:
-        """Open the video, midline and AU (by side) writers; close (rename) all on success, abort all on failure."""
+        """Open the video, midline and AU (by side) writers; close (rename) all on success, abort all on failure.
+
+        With ``yuv`` the mirrored videos take I420 frames and keep the source's colour tags.
+        """
         crf, preset = QUALITY[self.quality]
         audio = info.path if (self.copy_audio and info.has_audio) else None
         common: dict[str, Any] = dict(
@@ -448,7 +453,13 @@ class Pipeline:
         try:
             for side in SIDES:
                 writers[side] = VideoWriter(
-                    paths[side], info.width, info.height, audio_from=audio, stage=f"encode-{side}", **common
+                    paths[side],
+                    info.width,
+                    info.height,
+                    audio_from=audio,
+                    stage=f"encode-{side}",
+                    i420_colors=info.colors if yuv else None,
+                    **common,
                 )
             if "debug" in paths:
                 w, h = (max(1, round(d * self.debug_scale)) for d in (info.width, info.height))  # as draw_debug
@@ -524,11 +535,12 @@ class _MirrorJob:
         if status == TRACKED and pose is not None and abs(pose.yaw) > self.p.max_yaw_deg:
             status = TURNED
         image = frame.image
+        source, mirror = (image, mirror_both) if frame.yuv is None else (frame.yuv, mirror_both_i420)
         with self.times.measure("reflection"):
             if smoothed.midline is not None:
-                mirrored = dict(zip(SIDES, mirror_both(image, smoothed.midline, self.p.feather_px, self.p.selfie)))
+                mirrored = dict(zip(SIDES, mirror(source, smoothed.midline, self.p.feather_px, self.p.selfie)))
             else:
-                mirrored = {side: image for side in SIDES}
+                mirrored = {side: source for side in SIDES}
         # fresh arrays (or the decoded frame, which nothing changes): no copy needed to hand them over
         for side in SIDES:
             self.writers[side].write(mirrored[side], frame.pts, copy=False)
@@ -559,20 +571,26 @@ class _MirrorJob:
             )
         )
         if self.extractor is not None:
-            self._add_aus(self.extractor, ff, smoothed, mirrored)
+            self._add_aus(self.extractor, ff, smoothed, mirrored, frame.yuv is not None)
         self.statuses[status] += 1
         self.frames += 1
 
     def _add_aus(
-        self, extractor: AUExtractor, ff: FaceFrame, smoothed: SmoothedMidline, mirrored: dict[str, Any]
+        self, extractor: AUExtractor, ff: FaceFrame, smoothed: SmoothedMidline, mirrored: dict[str, Any], yuv: bool
     ) -> None:
-        """Queue both mirrored faces for the AU CSVs, with the landmarks mirrored like the image."""
+        """Queue both mirrored faces for the AU CSVs, with the landmarks mirrored like the image.
+
+        I420 frames become BGR only for an AU model that looks at pixels (MTL; blendshapes need landmarks only).
+        """
         face, frame = ff.face, ff.frame
         for side in SIDES:
+            image = mirrored[side]
+            if yuv:
+                image = i420.to_bgr(image) if extractor.mtl is not None else None
             landmarks, side_pose = None, None
             if face is not None and smoothed.midline is not None:
                 keep_mesh_left = (side == "left") != self.p.selfie
                 landmarks = mirrored_landmarks(face.landmarks, smoothed.midline, keep_mesh_left)
                 side_pose = head_pose(landmarks)
             confidence = face.presence if face is not None else 0.0
-            extractor.add(side, frame.index + 1, frame.timestamp, mirrored[side], landmarks, confidence, side_pose)
+            extractor.add(side, frame.index + 1, frame.timestamp, image, landmarks, confidence, side_pose)

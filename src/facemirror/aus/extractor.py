@@ -105,12 +105,15 @@ class AUExtractor:
         stream: str,
         frame: int,
         timestamp: float,
-        image: np.ndarray,
+        image: np.ndarray | None,
         landmarks: np.ndarray | None,
         confidence: float,
         pose: HeadPose | None,
     ) -> None:
-        """Queue frame number ``frame`` (from 1) of CSV ``stream``; ``landmarks`` None means no face in it."""
+        """Queue frame number ``frame`` (from 1) of CSV ``stream``; ``landmarks`` None means no face in it.
+
+        ``image`` (BGR) may be None when the AU model reads landmarks only (no ``mtl``).
+        """
         if stream not in self.writers:
             raise KeyError(f"no AU CSV called {stream!r} (have {', '.join(self.writers)})")
         if landmarks is None:
@@ -126,6 +129,8 @@ class AUExtractor:
                     outputs.blendshapes = blendshape_dict(self.blendshapes.predict(landmarks))
             crop_index = None
             if self.mtl is not None:
+                if image is None:
+                    raise ValueError("OpenFace 3.0's network needs the frame's pixels; got no image")
                 crop = self.mtl.crops(image, [au_box(landmarks)])[0]
                 # never a view: it would keep the whole frame alive until its batch runs
                 if self.preprocess_on_add:

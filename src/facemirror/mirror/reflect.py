@@ -15,6 +15,11 @@ original or of the reflection; only a strip of rows or columns around the line, 
 the ``feather_px`` seam ramps from one to the other, is blended (float32 weights from
 an outer sum, then OpenCV's ``blendLinear``).
 
+:func:`mirror_both_i420` does the same to the decoder's own I420 frames (see
+:mod:`facemirror.video.i420`), each plane at its own resolution: half the bytes
+of BGR to warp and no colour conversion, which is how the pipeline mirrors
+videos. The chroma planes use the same line in their own pixel indices.
+
 Coordinates. Midlines come from the face mesh, whose coordinates are
 continuous image coordinates (MediaPipe's): pixel (i, j) covers
 [i, i+1) x [j, j+1), so its centre is (i + 0.5, j + 0.5). OpenCV's warps index
@@ -32,6 +37,7 @@ import cv2
 import numpy as np
 
 from facemirror.mirror.midline import Midline
+from facemirror.video import i420
 
 Side = Literal["left", "right"]
 
@@ -64,9 +70,17 @@ def _reflect(image: np.ndarray, midline: Midline, border: int = cv2.BORDER_REPLI
 
 
 def _keep_side(
-    image: np.ndarray, reflected: np.ndarray, normal: tuple[float, float], offset: float, feather_px: float
+    image: np.ndarray,
+    reflected: np.ndarray,
+    normal: tuple[float, float],
+    offset: float,
+    feather_px: float,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Original pixels where ``normal . p > offset``, reflected ones elsewhere, ramped over ``feather_px``."""
+    """Original pixels where ``normal . p > offset``, reflected ones elsewhere, ramped over ``feather_px``.
+
+    Written into ``out`` when given (any array of the image's shape, a view included).
+    """
     h, w = image.shape[:2]
     nx, ny = normal
     feather = max(float(feather_px), 1e-3)
@@ -77,7 +91,8 @@ def _keep_side(
     lo = int(np.clip(np.floor(min(ends) - half), 0, along))
     hi = int(np.clip(np.ceil(max(ends) + half) + 1, lo, along))
     before, after = (reflected, image) if n_along > 0 else (image, reflected)
-    out = np.empty_like(image)
+    if out is None:
+        out = np.empty_like(image)
     index = [slice(None)] * image.ndim
     for src, span in ((before, slice(0, lo)), (after, slice(hi, along))):
         index[axis] = span
@@ -114,6 +129,23 @@ def mirror_both(
     left = _keep_side(image, reflected, *_oriented(midline, keep_left=not selfie), feather_px)
     right = _keep_side(image, reflected, *_oriented(midline, keep_left=selfie), feather_px)
     return left, right
+
+
+def mirror_both_i420(
+    yuv: np.ndarray, midline: Midline, feather_px: float = 4.0, selfie: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mirror_both` for an I420 frame: (left-mirrored, right-mirrored) I420 frames."""
+    luma = to_pixel_indices(midline)
+    x, y = luma.point
+    chroma = replace(luma, point=(x / 2, (y - 0.5) / 2))  # chroma sample (u, v) sits at luma (2u, 2v + 0.5)
+    outputs = (np.empty_like(yuv), np.empty_like(yuv))
+    sources, left_planes, right_planes = i420.planes(yuv), i420.planes(outputs[0]), i420.planes(outputs[1])
+    for k, plane in enumerate(sources):
+        line, feather = (luma, feather_px) if k == 0 else (chroma, feather_px / 2)
+        reflected = _reflect(plane, line)
+        _keep_side(plane, reflected, *_oriented(line, keep_left=not selfie), feather, out=left_planes[k])
+        _keep_side(plane, reflected, *_oriented(line, keep_left=selfie), feather, out=right_planes[k])
+    return outputs
 
 
 def mirror_frame(

@@ -22,6 +22,16 @@ from facemirror.errors import NoVideoStreamError, UnreadableVideoError, VideoNot
 
 
 @dataclass(frozen=True)
+class ColorTags:
+    """How a stream's YUV numbers map to colours: matrix, range, primaries and transfer (FFmpeg's enum values)."""
+
+    space: int = 2
+    range: int = 0
+    primaries: int = 2
+    trc: int = 2
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """Facts about one video file; sizes are in pixels, times in seconds, rates exact.
 
@@ -32,7 +42,10 @@ class VideoInfo:
     differs for variable-frame-rate phone videos. ``frame_count`` is an
     estimate (the container's count, else duration x fps): a damaged file may
     decode fewer frames. ``truncated`` is true when the container's index
-    points past the end of the file (a copy that stopped early).
+    points past the end of the file (a copy that stopped early). ``colors``
+    are the stream's colour tags (FFmpeg's AVColorSpace, AVColorRange,
+    AVColorPrimaries, AVColorTransferCharacteristic numbers; 2 = unspecified),
+    which the mirrored videos carry over with the source's own YUV pixels.
     """
 
     path: Path
@@ -55,6 +68,7 @@ class VideoInfo:
     audio_channels: int | None
     container_format: str
     truncated: bool
+    colors: ColorTags
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict: the path as a string, fractions as ``"num/den"``."""
@@ -175,4 +189,5 @@ def _describe(
         audio_channels=audio.codec_context.channels if audio is not None else None,
         container_format=container.format.name,
         truncated=is_truncated(container, path),
+        colors=ColorTags(codec.colorspace, codec.color_range, codec.color_primaries, codec.color_trc),
     )

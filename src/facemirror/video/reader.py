@@ -1,4 +1,4 @@
-"""Decode a video into upright BGR frames with exact timestamps, on a background thread.
+"""Decode a video into upright BGR frames (and, on request, I420) with exact timestamps, on a background thread.
 
 Damaged files: a file that opens but whose first frame does not decode
 raises :class:`~facemirror.errors.UnreadableVideoError`. A file that decodes
@@ -24,6 +24,7 @@ import numpy as np
 
 from facemirror.errors import UnreadableVideoError
 from facemirror.timing import StageTimes
+from facemirror.video import i420
 from facemirror.video.probe import VideoInfo, open_input, probe, video_stream
 from facemirror.video.stream import BackgroundIterator
 
@@ -37,6 +38,10 @@ _UPRIGHT = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.RO
 class Frame:
     """One decoded frame: ``image`` is upright BGR uint8 (H, W, 3).
 
+    ``yuv`` is the same picture as the decoder's own I420 array (see
+    :mod:`facemirror.video.i420`), when the reader was asked for it and the
+    video has it (:attr:`VideoReader.yuv`); else None.
+
     ``pts`` is in the stream's time base; ``time`` is ``pts * time_base``
     seconds as an exact fraction; ``timestamp`` is seconds since the first
     frame, as a float (what OpenFace CSVs call ``timestamp``).
@@ -47,6 +52,7 @@ class Frame:
     pts: int
     time: Fraction
     timestamp: float
+    yuv: np.ndarray | None = field(default=None, repr=False)
 
 
 class VideoReader:
@@ -58,14 +64,24 @@ class VideoReader:
     upright. A reader iterates once; closing it early stops the decoder.
     With ``times``, decoding is timed as the ``decode`` stage (on the decode
     thread) and queue waits as ``wait:get:decode`` / ``wait:put:decode``.
+    ``yuv=True`` also gives each frame its I420 pixels when the video is
+    8-bit 4:2:0 of even size (``self.yuv`` says whether it is).
     """
 
     def __init__(
-        self, path: str | Path, *, queue_size: int = 8, threads: int = 0, times: StageTimes | None = None
+        self,
+        path: str | Path,
+        *,
+        queue_size: int = 8,
+        threads: int = 0,
+        times: StageTimes | None = None,
+        yuv: bool = False,
     ) -> None:
         self.path = Path(path)
         self._times = times
         self.info: VideoInfo = probe(self.path)
+        info = self.info
+        self.yuv = yuv and info.pix_fmt in i420.FORMATS and info.width % 2 == 0 and info.height % 2 == 0
         self.truncated = self.info.truncated
         self._queue_size = queue_size
         self._container = open_input(self.path)
@@ -111,6 +127,7 @@ class VideoReader:
                 pts=pts,
                 time=pts * info.time_base,
                 timestamp=float((pts - first_pts) * info.time_base),
+                yuv=self._to_yuv(av_frame) if self.yuv else None,
             )
             index += 1
         if info.truncated:
@@ -133,3 +150,10 @@ class VideoReader:
         image = av_frame.to_ndarray(format="bgr24")
         code = _UPRIGHT.get(self.info.rotation)
         return image if code is None else cv2.rotate(image, code)
+
+    def _to_yuv(self, av_frame: av.video.frame.VideoFrame) -> np.ndarray:
+        """The frame's own planes (a copy), upright; a frame in another format mid-stream is converted."""
+        name = av_frame.format.name
+        yuv = av_frame.to_ndarray(format=name if name in i420.FORMATS else "yuv420p")
+        code = _UPRIGHT.get(self.info.rotation)
+        return yuv if code is None else i420.rotate(yuv, code)

@@ -1,4 +1,4 @@
-"""Write BGR frames to an H.264 MP4 with their own timestamps, copying the source's audio untouched.
+"""Write BGR (or I420) frames to an H.264 MP4 with their own timestamps, copying the source's audio untouched.
 
 The file is written under a hidden temporary name in the same folder
 (``.name.partial.mp4``) and renamed to its final name only by a successful
@@ -27,13 +27,14 @@ from facemirror.atomic import AtomicWriter
 from facemirror.errors import BackendUnavailable, OutputError
 from facemirror.timing import StageTimes
 from facemirror.video.encoders import DEFAULT_QUALITY, choose_encoder, configure, pixel_format
-from facemirror.video.probe import open_input
+from facemirror.video.probe import ColorTags, open_input
 from facemirror.video.stream import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
-_SMPTE170M = 6  # AVCOL_SPC_SMPTE170M: the BT.601 matrix used by _to_video_frame (and swscale's default)
-_LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
+#: what _to_video_frame's BGR -> YUV conversion produces: BT.601 matrix (AVCOL_SPC_SMPTE170M), limited range;
+#: primaries and transfer unknown (a BGR image does not say)
+_BGR_COLORS = ColorTags(space=6, range=1)
 
 
 class VideoWriter(AtomicWriter):
@@ -46,6 +47,11 @@ class VideoWriter(AtomicWriter):
 
     yuv420p needs even sizes: an odd ``width``/``height`` is padded by one
     pixel on the right/bottom, repeating the edge pixels.
+
+    ``i420_colors`` switches the input to I420 arrays (the decoder's own YUV,
+    :mod:`facemirror.video.i420`; even sizes only): they are encoded as they
+    are and the file is tagged with these colours, the source's, so pixels a
+    job did not change come out as they went in.
 
     ``encoder="auto"`` uses :func:`~facemirror.video.encoders.choose_encoder`
     (hardware first, libx264 last); ``encoder_report`` says why skipped
@@ -76,13 +82,18 @@ class VideoWriter(AtomicWriter):
         queue_size: int = 8,
         times: StageTimes | None = None,
         stage: str = "encode",
+        i420_colors: ColorTags | None = None,
     ) -> None:
         self.path = Path(path)
         self._times = times
         self._stage = stage
         if width <= 0 or height <= 0:
             raise ValueError(f"{self.path}: frame size must be positive, got {width}x{height}")
+        if i420_colors is not None and (width % 2 or height % 2):
+            raise ValueError(f"{self.path}: I420 input needs an even frame size, got {width}x{height}")
         self.width, self.height = width, height
+        self.yuv = i420_colors is not None
+        self._shape = (height * 3 // 2, width) if self.yuv else (height, width, 3)
         self.fps = Fraction(fps)
         self.time_base = Fraction(time_base) if time_base is not None else 1 / self.fps
         self.encoder, self.encoder_report = self._pick_encoder(encoder)
@@ -93,7 +104,7 @@ class VideoWriter(AtomicWriter):
         self._check_folder()
         self._container = self._open_output()
         try:
-            self._video = self._add_video_stream(quality, preset)
+            self._video = self._add_video_stream(quality, preset, i420_colors or _BGR_COLORS)
             self._audio = open_audio_copy(self._container, Path(audio_from)) if audio_from is not None else None
         except BaseException:
             self._discard()
@@ -108,7 +119,7 @@ class VideoWriter(AtomicWriter):
     # --- public -------------------------------------------------------------
 
     def write(self, image: np.ndarray, pts: int | None = None, *, copy: bool = True) -> None:
-        """Queue one BGR frame; ``pts`` (time-base units) must increase from frame to frame.
+        """Queue one BGR (or, with ``i420_colors``, I420) frame; ``pts`` (time-base units) must increase.
 
         The frame is encoded later on the encoder thread, so it is copied first;
         ``copy=False`` skips that (a memory-bandwidth cost at 1080p) for a caller
@@ -116,10 +127,10 @@ class VideoWriter(AtomicWriter):
         """
         if self._closed:
             raise RuntimeError(f"{self.path}: write() after close() or abort()")
-        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+        if image.shape != self._shape or image.dtype != np.uint8:
+            kind = "I420 frame" if self.yuv else "image"
             raise ValueError(
-                f"{self.path}: expected a uint8 image of shape {(self.height, self.width, 3)}, "
-                f"got {image.dtype} {image.shape}"
+                f"{self.path}: expected a uint8 {kind} of shape {self._shape}, got {image.dtype} {image.shape}"
             )
         if pts is None:
             pts = round(self.frames_written / (self.fps * self.time_base))
@@ -185,7 +196,7 @@ class VideoWriter(AtomicWriter):
             self._partial.unlink(missing_ok=True)
             raise OutputError(self.path, f"cannot create the output file: {_reason(exc)}") from None
 
-    def _add_video_stream(self, quality: int, preset: str | None) -> av.video.stream.VideoStream:
+    def _add_video_stream(self, quality: int, preset: str | None, colors: ColorTags) -> av.video.stream.VideoStream:
         try:
             stream = self._container.add_stream(self.encoder, rate=self.fps)
             if not isinstance(stream, av.video.stream.VideoStream):
@@ -196,8 +207,9 @@ class VideoWriter(AtomicWriter):
             stream.time_base = self.time_base
             stream.codec_context.time_base = self.time_base
             stream.thread_type = "AUTO"
-            stream.codec_context.colorspace = _SMPTE170M  # say which matrix the BGR->YUV conversion used
-            stream.codec_context.color_range = _LIMITED_RANGE
+            context = stream.codec_context
+            context.colorspace, context.color_range = colors.space, colors.range
+            context.color_primaries, context.color_trc = colors.primaries, colors.trc
             configure(stream.codec_context, self.encoder, quality, preset)
             stream.codec_context.open()
         except (av.error.FFmpegError, ValueError) as exc:
@@ -215,9 +227,13 @@ class VideoWriter(AtomicWriter):
 
     def _encode(self, item: tuple[np.ndarray, int]) -> None:
         image, pts = item
-        if image.shape[0] % 2 or image.shape[1] % 2:
-            image = cv2.copyMakeBorder(image, 0, image.shape[0] % 2, 0, image.shape[1] % 2, cv2.BORDER_REPLICATE)
-        frame = _to_video_frame(image, self._video.pix_fmt)
+        if self.yuv:
+            frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        else:
+            if image.shape[0] % 2 or image.shape[1] % 2:
+                pad = (image.shape[0] % 2, image.shape[1] % 2)
+                image = cv2.copyMakeBorder(image, 0, pad[0], 0, pad[1], cv2.BORDER_REPLICATE)
+            frame = _to_video_frame(image, self._video.pix_fmt)
         frame.pts = pts
         frame.time_base = self.time_base
         self._mux_video(frame)
@@ -315,20 +331,8 @@ def _to_video_frame(image: np.ndarray, pix_fmt: str | None) -> av.VideoFrame:
     """
     if pix_fmt != "yuv420p":
         return av.VideoFrame.from_ndarray(image, format="bgr24")
-    height, width = image.shape[:2]
-    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)  # Y plane, then U, then V, stacked as rows
-    quarter = height * width // 4
-    chroma = i420[height:].reshape(-1)
-    sources = (
-        i420[:height],
-        chroma[:quarter].reshape(height // 2, width // 2),
-        chroma[quarter:].reshape(height // 2, -1),
-    )
-    frame = av.VideoFrame(width, height, "yuv420p")
-    for plane, source in zip(frame.planes, sources):
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
-        rows[:, : plane.width] = source
-    return frame
+    yuv = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
+    return av.VideoFrame.from_ndarray(yuv, format="yuv420p")
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,58 @@
+"""I420 frames: 8-bit YUV 4:2:0 as one NumPy array, the layout phone videos decode to.
+
+The mirror stage reflects these directly and hands them to the encoder, so the
+mirrored videos skip the YUV -> BGR -> YUV round trip: half the bytes to warp,
+no colour conversions, and the kept half of every frame is the decoder's own
+pixels in the source's own colours.
+
+Layout (FFmpeg's ``yuv420p``, OpenCV's ``COLOR_*_I420``): a ``(H * 3 / 2, W)``
+uint8 array holding the Y plane (H rows), then U (H/2 x W/2, packed W wide),
+then V; H and W are even. Chroma samples are left-sited (H.264's default): in
+pixel-index coordinates chroma sample (u, v) sits at luma (2u, 2v + 0.5).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: the decoder formats that are this layout already (yuvj420p is the full-range variant)
+FORMATS = ("yuv420p", "yuvj420p")
+
+
+def size(yuv: np.ndarray) -> tuple[int, int]:
+    """(width, height) of the picture."""
+    return yuv.shape[1], yuv.shape[0] * 2 // 3
+
+
+def planes(yuv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y (H, W), U (H/2, W/2) and V (H/2, W/2) planes; writing to them writes ``yuv``."""
+    width, height = size(yuv)
+    quarter = height // 4
+    chroma = (height // 2, width // 2)
+    return (
+        yuv[:height],
+        yuv[height : height + quarter].reshape(chroma),
+        yuv[height + quarter :].reshape(chroma),
+    )
+
+
+def empty(width: int, height: int) -> np.ndarray:
+    """An uninitialised I420 frame of an even ``width`` x ``height``."""
+    if width % 2 or height % 2:
+        raise ValueError(f"I420 needs an even size, got {width}x{height}")
+    return np.empty((height * 3 // 2, width), dtype=np.uint8)
+
+
+def rotate(yuv: np.ndarray, code: int) -> np.ndarray:
+    """The frame turned by a ``cv2.ROTATE_*`` code, each plane on its own."""
+    turned = [cv2.rotate(plane, code) for plane in planes(yuv)]
+    out = empty(turned[0].shape[1], turned[0].shape[0])
+    for target, plane in zip(planes(out), turned):
+        target[:] = plane
+    return out
+
+
+def to_bgr(yuv: np.ndarray) -> np.ndarray:
+    """BGR uint8 (H, W, 3) with OpenCV's BT.601 conversion (for models that need colour pixels)."""
+    return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)

@@ -1,0 +1,134 @@
+"""I420 frames end to end: layout helpers, the reader's YUV, the writer's passthrough, mirroring of planes."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from facemirror.mirror.midline import Midline
+from facemirror.mirror.reflect import mirror_both, mirror_both_i420
+from facemirror.video import VideoReader, VideoWriter, i420, probe
+from facemirror.video.probe import ColorTags
+from video_fixtures import make_clip, pattern, shared_media
+
+
+def _yuv(image: np.ndarray) -> np.ndarray:
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420))
+
+
+def test_planes_are_views_in_ffmpeg_order() -> None:
+    yuv = _yuv(pattern(3, 64, 48))
+    y, u, v = i420.planes(yuv)
+    assert i420.size(yuv) == (64, 48)
+    assert (y.shape, u.shape, v.shape) == ((48, 64), (24, 32), (24, 32))
+    frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+    for ours, plane in zip((y, u, v), frame.planes):
+        theirs = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        assert np.array_equal(ours, theirs)
+    u[0, 0] = 7
+    assert yuv[48, 0] == 7  # a view, not a copy
+    with pytest.raises(ValueError, match="even"):
+        i420.empty(63, 48)
+
+
+@pytest.mark.parametrize("code", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE])
+def test_rotating_planes_equals_rotating_the_picture(code: int) -> None:
+    image = pattern(1, 64, 48)
+    turned = i420.rotate(_yuv(image), code)
+    assert i420.size(turned) == cv2.rotate(image, code).shape[1::-1]
+    # the chroma planes turn about their own centre: equal up to the 4:2:0 rounding of a conversion
+    assert np.abs(i420.to_bgr(turned).astype(int) - cv2.rotate(image, code)).mean() < 3
+
+
+def test_reader_gives_the_decoders_own_planes_upright(tmp_path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", frames=3, width=64, height=48)
+    with av.open(str(clip)) as container:
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    with VideoReader(clip, yuv=True) as reader:
+        assert reader.yuv
+        frames = list(reader)
+    assert all(f.yuv is not None and np.array_equal(f.yuv, d) for f, d in zip(frames, decoded))
+    rotated = make_clip(tmp_path / "r.mp4", frames=2, width=64, height=48, rotation=90)
+    with VideoReader(rotated, yuv=True) as reader:
+        frame = next(iter(reader))
+    assert frame.yuv is not None and i420.size(frame.yuv) == (48, 64)
+    assert np.abs(i420.to_bgr(frame.yuv).astype(int) - frame.image).mean() < 3
+
+
+def test_reader_gives_bgr_only_unless_asked_and_the_video_is_420(tmp_path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", frames=2, width=64, height=48)
+    with VideoReader(clip) as reader:
+        assert not reader.yuv and next(iter(reader)).yuv is None
+    full_chroma = make_clip(tmp_path / "444.mp4", frames=2, width=64, height=48, pix_fmt="yuv444p")
+    with VideoReader(full_chroma, yuv=True) as reader:
+        assert not reader.yuv and next(iter(reader)).yuv is None
+
+
+def test_writer_passes_i420_through_and_tags_the_sources_colours(tmp_path) -> None:
+    frames = [_yuv(pattern(i, 64, 48)) for i in range(4)]
+    colors = ColorTags(space=1, range=1, primaries=1, trc=1)  # BT.709, limited range
+    out = tmp_path / "o.mp4"
+    with VideoWriter(out, 64, 48, 30, quality=0, preset="ultrafast", i420_colors=colors) as writer:
+        for yuv in frames:
+            writer.write(yuv)
+    assert probe(out).colors == colors
+    with av.open(str(out)) as container:
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    assert len(decoded) == 4 and all(np.array_equal(a, b) for a, b in zip(decoded, frames))  # CRF 0 is lossless
+
+
+def test_writer_refuses_the_wrong_kind_of_frame(tmp_path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        VideoWriter(tmp_path / "odd.mp4", 63, 48, 30, i420_colors=ColorTags())
+    with VideoWriter(tmp_path / "o.mp4", 64, 48, 30, i420_colors=ColorTags()) as writer:
+        with pytest.raises(ValueError, match="I420 frame of shape"):
+            writer.write(pattern(0, 64, 48))
+        writer.write(_yuv(pattern(0, 64, 48)))
+
+
+def _smooth_picture(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.stack([128 + 90 * np.cos(xx / 9 + yy / 31), 128 + 80 * np.sin(yy / 13), 128 + 60 * np.cos(xx / 17)], -1)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("angle", "selfie"), [(0.0, False), (9.0, False), (-23.0, True)])
+def test_mirroring_planes_matches_mirroring_bgr(angle: float, selfie: bool) -> None:
+    image = _smooth_picture(120, 160)
+    midline = Midline.from_angle((81.3, 57.9), angle)
+    ours = mirror_both_i420(_yuv(image), midline, feather_px=4.0, selfie=selfie)
+    theirs = mirror_both(image, midline, feather_px=4.0, selfie=selfie)
+    round_trip = np.abs(i420.to_bgr(_yuv(image)).astype(int) - image).mean()
+    for a, b in zip(ours, theirs):
+        assert np.abs(i420.to_bgr(a).astype(int) - b).mean() < round_trip + 0.5
+
+
+def test_kept_half_is_the_sources_luma_and_the_other_half_its_flip() -> None:
+    rng = np.random.default_rng(0)
+    yuv = rng.integers(0, 256, size=(180, 200), dtype=np.uint8)
+    midline = Midline.from_angle((100.0, 60.0), 0.0)  # vertical through the centre; subject's left = image right
+    left, right = mirror_both_i420(yuv, midline, feather_px=2.0)
+    y, flipped = i420.planes(yuv)[0], i420.planes(yuv)[0][:, ::-1]
+    assert np.array_equal(i420.planes(left)[0][:, 101:], y[:, 101:])
+    assert np.array_equal(i420.planes(left)[0][:, :99], flipped[:, :99])
+    assert np.array_equal(i420.planes(right)[0][:, :99], y[:, :99])
+    assert np.array_equal(i420.planes(right)[0][:, 101:], flipped[:, 101:])
+    # chroma away from the seam: the kept side untouched
+    assert np.array_equal(i420.planes(left)[1][:, 52:], i420.planes(yuv)[1][:, 52:])
+
+
+def test_mirror_outputs_keep_the_sources_colour_tags(tmp_path) -> None:
+    from facemirror import Pipeline
+
+    video = shared_media("face_noface.mov")  # BT.709-tagged
+    result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(video, tmp_path / "a")
+    source = probe(video).colors
+    assert source.space == 1
+    assert probe(result.outputs["left"]).colors == source
+    assert probe(result.outputs["right"]).colors == source
+    # a 4:4:4 source goes the BGR way: BT.601 limited range, as the conversion made it
+    clip = make_clip(tmp_path / "444.mp4", frames=3, width=64, height=48, pix_fmt="yuv444p")
+    result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(clip, tmp_path / "b")
+    assert probe(result.outputs["left"]).colors == ColorTags(space=6, range=1)
