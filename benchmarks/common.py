@@ -96,27 +96,42 @@ def random_mtl_weights() -> Path:
 
 def io_floor(video: Path, out_dir: Path, *, quality: str = "balanced", debug_scale: float = 0.5) -> dict[str, Any]:
     """Decode ``video`` and encode what ``mirror()`` writes (two full-size videos, the debug video at
-    ``debug_scale``) with the pipeline's encoder settings, with no face work: the speed limit of I/O."""
+    ``debug_scale``) with the pipeline's encoder settings, with no face work: the speed limit of I/O.
+
+    It moves pixels the way the pipeline does and no more: the decoder's own I420 frames straight to the
+    two full-size encoders (no copy, no colour conversion; BGR where the video is not 8-bit 4:2:0),
+    and the BGR frame, shrunk, to the debug encoder.
+    """
     crf, preset = QUALITY[quality]
     times = StageTimes()
     frames = 0
-    with VideoReader(video, times=times) as reader, contextlib.ExitStack() as stack:
+    with VideoReader(video, times=times, yuv=True) as reader, contextlib.ExitStack() as stack:
         info = reader.info
         common: dict[str, Any] = dict(time_base=info.time_base, quality=crf, preset=preset, times=times)
+        colors = info.colors if reader.yuv else None
         sizes = {"left": (info.width, info.height), "right": (info.width, info.height)}
         sizes["debug"] = (max(1, round(info.width * debug_scale)), max(1, round(info.height * debug_scale)))
         writers = {
             name: stack.enter_context(
-                VideoWriter(out_dir / f"floor_{name}.mp4", w, h, info.fps, stage=f"encode-{name}", **common)
+                VideoWriter(
+                    out_dir / f"floor_{name}.mp4",
+                    w,
+                    h,
+                    info.fps,
+                    stage=f"encode-{name}",
+                    i420_colors=colors if name != "debug" else None,
+                    **common,
+                )
             )
             for name, (w, h) in sizes.items()
         }
         for frame in reader:
-            writers["left"].write(frame.image, frame.pts)
-            writers["right"].write(frame.image, frame.pts)
+            full = frame.yuv if frame.yuv is not None else frame.image
+            writers["left"].write(full, frame.pts, copy=False)
+            writers["right"].write(full, frame.pts, copy=False)
             with times.measure("debug"):
                 small = cv2.resize(frame.image, sizes["debug"], interpolation=cv2.INTER_AREA)
-            writers["debug"].write(small, frame.pts)
+            writers["debug"].write(small, frame.pts, copy=False)
             frames += 1
     timings = times.as_dict()
     seconds = timings["total"]["seconds"]
