@@ -282,3 +282,10 @@ def test_missing_openface_weights_name_the_fix(tmp_path: Path) -> None:
             ROOT / "examples" / "single_face.mp4", tmp_path / "x.csv"
         )
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_flip_every_reaches_the_landmarker_and_is_checked_at_once() -> None:
+    assert Pipeline(flip_every=3, progress=False).landmarker.flip_every == 3
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="flip_every"):
+            Pipeline(flip_every=bad)  # type: ignore[arg-type]

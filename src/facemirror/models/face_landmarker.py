@@ -10,6 +10,14 @@ caller smooths; :class:`~facemirror.models.landmark_smoothing.OneEuroSmoother`
 reproduces MediaPipe's). Every result says whether it was ``"detected"`` or
 ``"tracked"``. No state is shared between instances, so results are the same
 whatever the thread count.
+
+With a symmetric mesh, ``flip_every=k`` runs the (crop, mirror) pair only on
+every k-th tracked frame (and on every detection); the frames between run the
+crop alone and add the last pair's flip correction in crop pixels. Tracking
+keeps the crop centred, level and scaled on the face, so the correction
+changes slowly, and those frames cost about half (see
+benchmarks/results/flip_every.md for the accuracy). ``k=1`` is the plain
+symmetric mode.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import numpy as np
 
 from facemirror.models.blazeface import BlazeFace
 from facemirror.models.blendshapes import Blendshapes
-from facemirror.models.facemesh import FaceMesh, roi_from_detection, roi_from_landmarks
+from facemirror.models.facemesh import FaceMesh, MeshOutput, roi_from_detection, roi_from_landmarks
 from facemirror.models.roi import Roi
 
 
@@ -53,12 +61,19 @@ class FaceLandmarker:
         mesh: FaceMesh,
         blendshapes: Blendshapes | None = None,
         min_presence: float = 0.5,
+        flip_every: int = 1,
     ) -> None:
+        if isinstance(flip_every, bool) or not isinstance(flip_every, (int, np.integer)) or flip_every < 1:
+            raise ValueError(f"flip_every must be an integer >= 1, got {flip_every!r}")
         self.detector = detector
         self.mesh = mesh
         self.blendshapes = blendshapes
         self.min_presence = min_presence
+        #: run the symmetric pair on every k-th tracked frame (ignored unless the mesh is symmetric)
+        self.flip_every = int(flip_every)
         self._next_roi: Roi | None = None
+        self._correction: np.ndarray | None = None  # the last pair's flip correction, crop pixels (478, 3)
+        self._held_frames = 0  # tracked frames that may still reuse it
 
     @classmethod
     def from_weights(
@@ -73,6 +88,7 @@ class FaceLandmarker:
         symmetric: bool = False,
         min_detection: float = 0.5,
         min_presence: float = 0.5,
+        flip_every: int = 1,
         **options: Any,
     ) -> FaceLandmarker:
         """Load the three shipped networks (or the given paths); ``path`` is a folder holding all three ONNX files.
@@ -87,41 +103,64 @@ class FaceLandmarker:
         detector = BlazeFace.from_weights(detector_path, backend, score_threshold=min_detection, **options)
         mesh = FaceMesh.from_weights(landmarks_path, backend, symmetric=symmetric, **options)
         blend = Blendshapes.from_weights(blendshapes_path, backend, **options) if with_blendshapes else None
-        return cls(detector, mesh, blend, min_presence)
+        return cls(detector, mesh, blend, min_presence, flip_every)
 
     def process_image(self, image: np.ndarray) -> LandmarkResult | None:
         """The best face in a BGR image (IMAGE mode), or None when no face is found or its presence is low."""
-        faces = self.detector.detect(image)
-        if not faces:
-            return None
-        face = faces[0]
-        roi = roi_from_detection(face)
-        out = self.mesh.run(image, roi)
-        if out.presence[0] < self.min_presence:
-            return None
-        if self.mesh.symmetric:
-            # the detection's crop is not centred on the face's axis; redo it from the landmarks, as tracking would
-            roi = roi_from_landmarks(out.landmarks[0], aligned=True)
-            out = self.mesh.run(image, roi)
-        return self._result(out.landmarks[0], face.box, float(out.presence[0]), "detected", face.score, roi)
+        return self._detect(image)[0]
 
     def track(self, image: np.ndarray) -> LandmarkResult | None:
         """The face in the next video frame (VIDEO mode); None when no face is found."""
         if self._next_roi is not None:
             roi = self._next_roi
-            out = self.mesh.run(image, roi)
+            out = self._track_mesh(image, roi)
             if out.presence[0] >= self.min_presence:
                 lm = out.landmarks[0]
                 self._next_roi = roi_from_landmarks(lm, aligned=self.mesh.symmetric)
                 box = np.concatenate([lm[:, :2].min(axis=0), lm[:, :2].max(axis=0)])
                 return self._result(lm, box, float(out.presence[0]), "tracked", None, roi)
-        result = self.process_image(image)
+        result, correction = self._detect(image)
         self._next_roi = None if result is None else roi_from_landmarks(result.landmarks, self.mesh.symmetric)
+        self._hold(correction)
         return result
 
     def reset(self) -> None:
-        """Forget the tracked face: the next ``track`` call detects."""
+        """Forget the tracked face (and any held flip correction): the next ``track`` call detects."""
         self._next_roi = None
+        self._hold(None)
+
+    def _detect(self, image: np.ndarray) -> tuple[LandmarkResult | None, np.ndarray | None]:
+        """IMAGE mode, and the symmetric pair's flip correction on the final ROI (None without a symmetric mesh)."""
+        faces = self.detector.detect(image)
+        if not faces:
+            return None, None
+        face = faces[0]
+        roi = roi_from_detection(face)
+        out = self.mesh.run(image, roi)
+        if out.presence[0] < self.min_presence:
+            return None, None
+        correction = None
+        if self.mesh.symmetric:
+            # the detection's crop is not centred on the face's axis; redo it from the landmarks, as tracking would
+            roi = roi_from_landmarks(out.landmarks[0], aligned=True)
+            out, correction = self.mesh.run_pair(image, roi)
+        return self._result(out.landmarks[0], face.box, float(out.presence[0]), "detected", face.score, roi), correction
+
+    def _track_mesh(self, image: np.ndarray, roi: Roi) -> MeshOutput:
+        """The mesh on a tracked ROI: the symmetric pair when due, else the crop alone plus the held correction."""
+        if not self.mesh.symmetric:
+            return self.mesh.run(image, roi)
+        if self._correction is not None and self._held_frames > 0:
+            self._held_frames -= 1
+            return self.mesh.run_corrected(image, roi, self._correction)
+        out, correction = self.mesh.run_pair(image, roi)
+        self._hold(correction)
+        return out
+
+    def _hold(self, correction: np.ndarray | None) -> None:
+        """Keep a fresh pair's correction for the next ``flip_every - 1`` tracked frames (None: drop it)."""
+        self._correction = correction
+        self._held_frames = 0 if correction is None else self.flip_every - 1
 
     def _result(
         self,

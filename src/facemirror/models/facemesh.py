@@ -10,6 +10,10 @@ MediaPipe's face landmarker graph does.
 ``symmetric=True`` runs the crop and its horizontal mirror as one batch of 2,
 maps the mirrored points back (left/right index permutation, x reflected)
 and averages: the network's own left/right bias cancels, which the midline needs.
+:meth:`FaceMesh.run_pair` also returns that average's correction to the plain
+crop, and :meth:`FaceMesh.run_corrected` applies a held one to the crop alone
+(how :class:`~facemirror.models.face_landmarker.FaceLandmarker` runs the pair
+only every few tracked frames).
 """
 
 from __future__ import annotations
@@ -120,28 +124,35 @@ class FaceMesh(LandmarkModel):
 
     def preprocess(self, image: np.ndarray, rois: Roi | Sequence[Roi]) -> dict[str, np.ndarray]:
         """``{"input": (N, 256, 256, 3)}`` RGB in [0, 1]: one crop per ROI, each followed by its mirror if symmetric."""
-        crops = []
-        for roi in [rois] if isinstance(rois, Roi) else rois:
-            crop = rgb_crop(image, roi, INPUT_SIZE, cv2.BORDER_REPLICATE, pixel_centres=self.symmetric)
-            crops.append(crop)
-            if self.symmetric:
-                crops.append(crop[:, ::-1])
-        batch = np.stack(crops).astype(np.float32) * np.float32(1.0 / 255.0)
-        return {"input": batch}
+        return {"input": self._crops(image, rois, mirrors=self.symmetric)}
 
     def postprocess(self, outputs: Mapping[str, np.ndarray], rois: Roi | Sequence[Roi]) -> MeshOutput:
         """Crop points -> image pixels per ROI; a symmetric pair is mirrored back and averaged."""
-        roi_list = [rois] if isinstance(rois, Roi) else list(rois)
-        points = np.asarray(outputs["landmarks"], dtype=np.float64).reshape(-1, NUM_LANDMARKS, 3)
-        logits = np.asarray(outputs["presence_logit"], dtype=np.float64).reshape(-1)
+        points, logits = _crop_points(outputs)
         if self.symmetric:
-            mirrored = points[1::2][:, MIRROR_PERMUTATION].copy()
-            mirrored[..., 0] = FLIP_ORIGIN - mirrored[..., 0]
-            points = (points[0::2] + mirrored) / 2
-            logits = (logits[0::2] + logits[1::2]) / 2
-        landmarks = np.stack([roi.to_image(p, INPUT_SIZE) for roi, p in zip(roi_list, points)])
-        presence = 1.0 / (1.0 + np.exp(-logits))
-        return MeshOutput(landmarks.astype(np.float32), presence.astype(np.float32))
+            points, logits = _flip_average(points, logits)
+        return _to_image(points, logits, rois)
+
+    def run_pair(self, image: np.ndarray, roi: Roi) -> tuple[MeshOutput, np.ndarray]:
+        """The symmetric output for one ROI (as :meth:`run`) and its flip correction.
+
+        The correction is ``averaged - plain`` crop points ``(478, 3)``: what flip averaging adds to the
+        crop alone. Tracking keeps the crop steady on the face, so it changes slowly and can be held for a
+        few frames (:meth:`run_corrected`) at half the cost.
+        """
+        if not self.symmetric:
+            raise ValueError("run_pair needs a symmetric FaceMesh (symmetric=True)")
+        points, logits = _crop_points(self.forward(self.preprocess(image, roi)))
+        averaged, mean_logits = _flip_average(points, logits)
+        return _to_image(averaged, mean_logits, roi), averaged[0] - points[0]
+
+    def run_corrected(self, image: np.ndarray, roi: Roi, correction: np.ndarray) -> MeshOutput:
+        """The crop alone (no mirror, batch 1) plus a held flip ``correction`` from :meth:`run_pair`, in crop pixels.
+
+        Presence is the crop's own. The crop is sampled as the symmetric pair samples it, so the correction applies.
+        """
+        points, logits = _crop_points(self.forward({"input": self._crops(image, roi, mirrors=False)}))
+        return _to_image(points + correction, logits, roi)
 
     def run(self, image: np.ndarray, rois: Roi | Sequence[Roi]) -> MeshOutput:
         """Landmarks and presence for each ROI of ``image`` in one batch."""
@@ -156,3 +167,35 @@ class FaceMesh(LandmarkModel):
         else:
             roi = roi_from_landmarks(face)
         return self.run(image, roi).landmarks[0]
+
+    def _crops(self, image: np.ndarray, rois: Roi | Sequence[Roi], mirrors: bool) -> np.ndarray:
+        """``(N, 256, 256, 3)`` float32 crops in [0, 1], each followed by its mirror when ``mirrors``."""
+        crops = []
+        for roi in [rois] if isinstance(rois, Roi) else rois:
+            crop = rgb_crop(image, roi, INPUT_SIZE, cv2.BORDER_REPLICATE, pixel_centres=self.symmetric)
+            crops.append(crop)
+            if mirrors:
+                crops.append(crop[:, ::-1])
+        return np.stack(crops).astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def _crop_points(outputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The network's points ``(N, 478, 3)`` in crop pixels and presence logits ``(N,)``, as float64."""
+    points = np.asarray(outputs["landmarks"], dtype=np.float64).reshape(-1, NUM_LANDMARKS, 3)
+    logits = np.asarray(outputs["presence_logit"], dtype=np.float64).reshape(-1)
+    return points, logits
+
+
+def _flip_average(points: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average each (crop, mirrored crop) pair: the mirror's points are permuted left/right and x reflected."""
+    mirrored = points[1::2][:, MIRROR_PERMUTATION].copy()
+    mirrored[..., 0] = FLIP_ORIGIN - mirrored[..., 0]
+    return (points[0::2] + mirrored) / 2, (logits[0::2] + logits[1::2]) / 2
+
+
+def _to_image(points: np.ndarray, logits: np.ndarray, rois: Roi | Sequence[Roi]) -> MeshOutput:
+    """Crop points ``(N, 478, 3)`` -> image pixels through each ROI; logits -> presence."""
+    roi_list = [rois] if isinstance(rois, Roi) else list(rois)
+    landmarks = np.stack([roi.to_image(p, INPUT_SIZE) for roi, p in zip(roi_list, points)])
+    presence = 1.0 / (1.0 + np.exp(-logits))
+    return MeshOutput(landmarks.astype(np.float32), presence.astype(np.float32))
