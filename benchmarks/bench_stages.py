@@ -2,7 +2,8 @@
 
 The numbers behind the proposals in README.md: symmetric vs plain landmarks
 on ONNX Runtime and on LiteRT (where ai-edge-litert is installed), the
-reflection warp on BGR vs BGRA vs nearest-neighbour, a frame copy, MTL
+reflection (BGR vs the decoder's I420) and its warp on BGR vs BGRA vs an
+I420 luma plane vs nearest-neighbour, a frame copy, MTL
 preprocessing (float antialiased vs uint8 INTER_AREA) and the MTL network.
 Process CPU time, so other processes on the machine disturb it less than
 wall time. Runs in about a minute.
@@ -23,7 +24,7 @@ import numpy as np
 
 from common import clip_prefix, machine, machine_lines, md_table, random_mtl_weights, write_result
 from facemirror.mirror.midline import Midline
-from facemirror.mirror.reflect import mirror_both, reflection_matrix, to_pixel_indices
+from facemirror.mirror.reflect import mirror_both, mirror_both_i420, reflection_matrix, to_pixel_indices
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.mtl import MTL
 from facemirror.optional import available
@@ -45,8 +46,10 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     facts = machine()
-    with VideoReader(clip_prefix(1)) as reader:
-        frames = [f.image for f, _ in zip(reader, range(args.frames))]
+    with VideoReader(clip_prefix(1), yuv=True) as reader:
+        decoded = [f for f, _ in zip(reader, range(args.frames))]
+    frames = [f.image for f in decoded]
+    planar = [f.yuv for f in decoded]
     n = len(frames)
     h, w = frames[0].shape[:2]
     rows = []
@@ -59,7 +62,16 @@ def main() -> None:
             rows.append([f"landmarks, symmetric={symmetric}, {backend}", f"{ms:.1f}"])
     midline = Midline(point=(w / 2 + 0.3, h / 2 + 0.2), direction=(0.05, 0.9987))
     rows.append(
-        ["mirror_both (reflection + both outputs)", f"{cpu_ms(lambda i: mirror_both(frames[i % n], midline), n):.1f}"]
+        [
+            "mirror_both (reflection + both outputs), BGR",
+            f"{cpu_ms(lambda i: mirror_both(frames[i % n], midline), n):.1f}",
+        ]
+    )
+    rows.append(
+        [
+            "mirror_both_i420 (the same on the decoder's I420, as the pipeline runs it)",
+            f"{cpu_ms(lambda i: mirror_both_i420(planar[i % n], midline), n):.1f}",
+        ]
     )
     matrix = reflection_matrix(to_pixel_indices(midline))
     inverse = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
@@ -67,6 +79,9 @@ def main() -> None:
     warps = {
         "warpAffine bilinear, BGR": lambda i: cv2.warpAffine(frames[i % n], matrix, (w, h), flags=inverse),
         "warpAffine bilinear, BGRA": lambda i: cv2.warpAffine(bgra[i % n], matrix, (w, h), flags=inverse),
+        "warpAffine bilinear, I420 luma plane": lambda i: cv2.warpAffine(
+            planar[i % n][:h], matrix, (w, h), flags=inverse
+        ),
         "warpAffine nearest, BGR": lambda i: cv2.warpAffine(
             frames[i % n], matrix, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
         ),

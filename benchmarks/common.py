@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -94,13 +95,22 @@ def random_mtl_weights() -> Path:
     return path
 
 
-def io_floor(video: Path, out_dir: Path, *, quality: str = "balanced", debug_scale: float = 0.5) -> dict[str, Any]:
+def io_floor(
+    video: Path,
+    out_dir: Path,
+    *,
+    quality: str = "balanced",
+    debug_scale: float = 0.5,
+    content: dict[str, list[np.ndarray]] | None = None,
+) -> dict[str, Any]:
     """Decode ``video`` and encode what ``mirror()`` writes (two full-size videos, the debug video at
     ``debug_scale``) with the pipeline's encoder settings, with no face work: the speed limit of I/O.
 
     It moves pixels the way the pipeline does and no more: the decoder's own I420 frames straight to the
     two full-size encoders (no copy, no colour conversion; BGR where the video is not 8-bit 4:2:0),
-    and the BGR frame, shrunk, to the debug encoder.
+    and the BGR frame, shrunk, to the debug encoder. With ``content`` (``{"left": frames, "right": frames}``,
+    see :func:`decoded_frames`) the two full-size encoders get those frames instead of the input's: the
+    mirrored pictures a job made, which cost x264 more than the input's (a seam, halves moving apart).
     """
     crf, preset = QUALITY[quality]
     times = StageTimes()
@@ -127,8 +137,9 @@ def io_floor(video: Path, out_dir: Path, *, quality: str = "balanced", debug_sca
         }
         for frame in reader:
             full = frame.yuv if frame.yuv is not None else frame.image
-            writers["left"].write(full, frame.pts, copy=False)
-            writers["right"].write(full, frame.pts, copy=False)
+            for side in ("left", "right"):
+                picture = full if content is None else content[side][frame.index]
+                writers[side].write(picture, frame.pts, copy=False)
             with times.measure("debug"):
                 small = cv2.resize(frame.image, sizes["debug"], interpolation=cv2.INTER_AREA)
             writers["debug"].write(small, frame.pts, copy=False)
@@ -143,6 +154,12 @@ def io_floor(video: Path, out_dir: Path, *, quality: str = "balanced", debug_sca
         "threads": times.threads(),
         "encoder": writers["left"].encoder,
     }
+
+
+def decoded_frames(video: Path) -> list[np.ndarray]:
+    """Every frame of ``video`` in the form the pipeline hands its encoders (I420 when it has it, else BGR)."""
+    with VideoReader(video, yuv=True) as reader:
+        return [frame.yuv if frame.yuv is not None else frame.image for frame in reader]
 
 
 def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
