@@ -132,3 +132,18 @@ def test_mirror_outputs_keep_the_sources_colour_tags(tmp_path) -> None:
     clip = make_clip(tmp_path / "444.mp4", frames=3, width=64, height=48, pix_fmt="yuv444p")
     result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(clip, tmp_path / "b")
     assert probe(result.outputs["left"]).colors == ColorTags(space=6, range=1)
+
+
+def test_full_range_video_stays_full_range(tmp_path) -> None:
+    from facemirror import Pipeline
+
+    clip = make_clip(tmp_path / "j.mp4", frames=3, width=64, height=48, pix_fmt="yuvj420p")  # JPEG range
+    with VideoReader(clip, yuv=True) as reader:
+        assert reader.yuv
+        source = next(iter(reader)).yuv
+    result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(clip, tmp_path / "out")
+    assert probe(result.outputs["left"]).colors.range == 2
+    with av.open(str(result.outputs["left"])) as container:
+        first = next(container.decode(video=0)).to_ndarray()
+    # no face: the frame passes through; its numbers stay full range (x264 at CRF 20 moves them a little)
+    assert source is not None and np.abs(first.astype(int) - source).mean() < 2
