@@ -18,24 +18,25 @@ def _yuv(image: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420))
 
 
-def test_planes_are_views_in_ffmpeg_order() -> None:
-    yuv = _yuv(pattern(3, 64, 48))
+@pytest.mark.parametrize("height", [48, 50])  # 50: the U plane ends mid-row
+def test_planes_are_views_in_ffmpeg_order(height: int) -> None:
+    yuv = _yuv(pattern(3, 64, height))
     y, u, v = i420.planes(yuv)
-    assert i420.size(yuv) == (64, 48)
-    assert (y.shape, u.shape, v.shape) == ((48, 64), (24, 32), (24, 32))
+    assert i420.size(yuv) == (64, height)
+    assert (y.shape, u.shape, v.shape) == ((height, 64), (height // 2, 32), (height // 2, 32))
     frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
     for ours, plane in zip((y, u, v), frame.planes):
         theirs = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
         assert np.array_equal(ours, theirs)
     u[0, 0] = 7
-    assert yuv[48, 0] == 7  # a view, not a copy
+    assert yuv[height, 0] == 7  # a view, not a copy
     with pytest.raises(ValueError, match="even"):
         i420.empty(63, 48)
 
 
 @pytest.mark.parametrize("code", [cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE])
 def test_rotating_planes_equals_rotating_the_picture(code: int) -> None:
-    image = pattern(1, 64, 48)
+    image = pattern(1, 64, 50)
     turned = i420.rotate(_yuv(image), code)
     assert i420.size(turned) == cv2.rotate(image, code).shape[1::-1]
     # the chroma planes turn about their own centre: equal up to the 4:2:0 rounding of a conversion
@@ -96,7 +97,7 @@ def _smooth_picture(h: int, w: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("angle", "selfie"), [(0.0, False), (9.0, False), (-23.0, True)])
 def test_mirroring_planes_matches_mirroring_bgr(angle: float, selfie: bool) -> None:
-    image = _smooth_picture(120, 160)
+    image = _smooth_picture(118, 160)  # 118 rows: U and V start mid-row
     midline = Midline.from_angle((81.3, 57.9), angle)
     ours = mirror_both_i420(_yuv(image), midline, feather_px=4.0, selfie=selfie)
     theirs = mirror_both(image, midline, feather_px=4.0, selfie=selfie)
@@ -147,3 +148,14 @@ def test_full_range_video_stays_full_range(tmp_path) -> None:
         first = next(container.decode(video=0)).to_ndarray()
     # no face: the frame passes through; its numbers stay full range (x264 at CRF 20 moves them a little)
     assert source is not None and np.abs(first.astype(int) - source).mean() < 2
+
+
+def test_a_region_converts_like_the_whole_frame() -> None:
+    rng = np.random.default_rng(2)
+    yuv = rng.integers(0, 256, size=(75, 64), dtype=np.uint8)  # 64x50
+    whole = i420.to_bgr(yuv)
+    for box in [(0, 0, 64, 50), (3, 5, 40, 31), (1, 1, 2, 2), (62, 48, 64, 50), (7, 0, 63, 49)]:
+        x1, y1, x2, y2 = box
+        assert np.array_equal(i420.region_to_bgr(yuv, *box), whole[y1:y2, x1:x2])
+    with pytest.raises(ValueError, match="not inside"):
+        i420.region_to_bgr(yuv, 10, 10, 65, 20)

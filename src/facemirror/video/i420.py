@@ -6,8 +6,8 @@ no colour conversions, and the kept half of every frame is the decoder's own
 pixels in the source's own colours.
 
 Layout (FFmpeg's ``yuv420p``, OpenCV's ``COLOR_*_I420``): a ``(H * 3 / 2, W)``
-uint8 array holding the Y plane (H rows), then U (H/2 x W/2, packed W wide),
-then V; H and W are even. Chroma samples are left-sited (H.264's default): in
+uint8 array holding the Y plane (H rows), then U (H/2 x W/2, packed W wide,
+so it ends mid-row when H/2 is odd), then V; H and W are even. Chroma samples are left-sited (H.264's default): in
 pixel-index coordinates chroma sample (u, v) sits at luma (2u, 2v + 0.5).
 """
 
@@ -28,13 +28,10 @@ def size(yuv: np.ndarray) -> tuple[int, int]:
 def planes(yuv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Views of the Y (H, W), U (H/2, W/2) and V (H/2, W/2) planes; writing to them writes ``yuv``."""
     width, height = size(yuv)
-    quarter = height // 4
-    chroma = (height // 2, width // 2)
-    return (
-        yuv[:height],
-        yuv[height : height + quarter].reshape(chroma),
-        yuv[height + quarter :].reshape(chroma),
-    )
+    chroma = yuv[height:].reshape(-1)  # U then V, packed: a plane ends mid-row when height / 2 is odd
+    quarter = chroma.size // 2
+    shape = (height // 2, width // 2)
+    return yuv[:height], chroma[:quarter].reshape(shape), chroma[quarter:].reshape(shape)
 
 
 def empty(width: int, height: int) -> np.ndarray:
@@ -56,3 +53,18 @@ def rotate(yuv: np.ndarray, code: int) -> np.ndarray:
 def to_bgr(yuv: np.ndarray) -> np.ndarray:
     """BGR uint8 (H, W, 3) with OpenCV's BT.601 conversion (for models that need colour pixels)."""
     return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+
+
+def region_to_bgr(yuv: np.ndarray, x1: int, y1: int, x2: int, y2: int) -> np.ndarray:
+    """BGR of the box ``[y1:y2, x1:x2]`` alone, equal to that box of :func:`to_bgr` (a crop costs a crop).
+
+    The box is widened to even edges for the chroma planes, converted, and cut back.
+    """
+    width, height = size(yuv)
+    if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+        raise ValueError(f"box ({x1}, {y1}, {x2}, {y2}) is not inside the {width}x{height} frame")
+    ex1, ey1, ex2, ey2 = x1 - x1 % 2, y1 - y1 % 2, x2 + x2 % 2, y2 + y2 % 2
+    region = empty(ex2 - ex1, ey2 - ey1)
+    for target, plane, k in zip(planes(region), planes(yuv), (1, 2, 2)):
+        target[:] = plane[ey1 // k : ey2 // k, ex1 // k : ex2 // k]
+    return to_bgr(region)[y1 - ey1 : y2 - ey1, x1 - ex1 : x2 - ex1]
