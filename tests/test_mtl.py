@@ -334,3 +334,15 @@ def test_fp16_onnx_within_documented_bound(torch_model: MTL, onnx_model: MTL, tm
     np.testing.assert_allclose(out["au"], ref["au"], rtol=0, atol=0.02)
     for name in ("emotion", "gaze"):
         np.testing.assert_allclose(out[name], ref[name], rtol=0, atol=3e-3 * np.abs(ref[name]).max(), err_msg=name)
+
+
+def test_crops_of_an_i420_frame_equal_the_crops_of_its_bgr(onnx_model: MTL) -> None:
+    from facemirror.video import i420
+
+    rng = np.random.default_rng(3)
+    yuv = rng.integers(0, 256, size=(90, 80), dtype=np.uint8)  # a 80x60 I420 frame
+    boxes = [[3.7, 5.2, 41.9, 50.6], [-10, -4, 25, 33], [51, 21, 95, 70]]  # odd edges, and past each border
+    ours = onnx_model.crops(yuv, boxes, yuv=True)
+    theirs = onnx_model.crops(i420.to_bgr(yuv), boxes)
+    assert [c.shape for c in ours] == [c.shape for c in theirs]
+    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))

@@ -41,7 +41,7 @@ from facemirror.models.mtl import BATCH_SIZE
 from facemirror.provenance import build_provenance, model_record, write_sidecar
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
-from facemirror.video import VideoInfo, VideoReader, VideoWriter, i420
+from facemirror.video import VideoInfo, VideoReader, VideoWriter
 from facemirror.video.stream import BackgroundWorker
 
 if TYPE_CHECKING:
@@ -586,19 +586,15 @@ class _MirrorJob:
     def _add_aus(
         self, extractor: AUExtractor, ff: FaceFrame, smoothed: SmoothedMidline, mirrored: dict[str, Any], yuv: bool
     ) -> None:
-        """Queue both mirrored faces for the AU CSVs, with the landmarks mirrored like the image.
-
-        I420 frames become BGR only for an AU model that looks at pixels (MTL; blendshapes need landmarks only).
-        """
+        """Queue both mirrored faces for the AU CSVs, with the landmarks mirrored like the image (I420 if ``yuv``)."""
         face, frame = ff.face, ff.frame
         for side in SIDES:
-            image = mirrored[side]
-            if yuv:
-                image = i420.to_bgr(image) if extractor.mtl is not None else None
             landmarks, side_pose = None, None
             if face is not None and smoothed.midline is not None:
                 keep_mesh_left = (side == "left") != self.p.selfie
                 landmarks = mirrored_landmarks(face.landmarks, smoothed.midline, keep_mesh_left)
                 side_pose = head_pose(landmarks)
             confidence = face.presence if face is not None else 0.0
-            extractor.add(side, frame.index + 1, frame.timestamp, image, landmarks, confidence, side_pose)
+            extractor.add(
+                side, frame.index + 1, frame.timestamp, mirrored[side], landmarks, confidence, side_pose, yuv=yuv
+            )

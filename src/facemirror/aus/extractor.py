@@ -109,10 +109,13 @@ class AUExtractor:
         landmarks: np.ndarray | None,
         confidence: float,
         pose: HeadPose | None,
+        *,
+        yuv: bool = False,
     ) -> None:
         """Queue frame number ``frame`` (from 1) of CSV ``stream``; ``landmarks`` None means no face in it.
 
-        ``image`` (BGR) may be None when the AU model reads landmarks only (no ``mtl``).
+        ``image`` is BGR, or I420 with ``yuv=True`` (only the face crop is converted); it may be None when
+        the AU model reads landmarks only (no ``mtl``).
         """
         if stream not in self.writers:
             raise KeyError(f"no AU CSV called {stream!r} (have {', '.join(self.writers)})")
@@ -131,7 +134,7 @@ class AUExtractor:
             if self.mtl is not None:
                 if image is None:
                     raise ValueError("OpenFace 3.0's network needs the frame's pixels; got no image")
-                crop = self.mtl.crops(image, [au_box(landmarks)])[0]
+                crop = self.mtl.crops(image, [au_box(landmarks)], yuv=yuv)[0]
                 # never a view: it would keep the whole frame alive until its batch runs
                 if self.preprocess_on_add:
                     with self.times.measure("au_preprocess"):

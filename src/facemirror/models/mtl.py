@@ -24,6 +24,7 @@ from facemirror.errors import NoFaceError
 from facemirror.models.base import AUModel, AUPrediction, Face
 from facemirror.models.resample import resize_bilinear_antialias, resize_pil_bilinear
 from facemirror.models.source import checkpoint_source, weights_path
+from facemirror.video import i420
 
 # The network's 8 AU outputs, column by column. OpenFace 3.0 names them only in
 # its demo (``demo2.py:au_labels``); its training code picks DISFA columns
@@ -132,8 +133,14 @@ class MTL(AUModel):
         engine = select_engine(source, backend, precision=precision, **engine_options)
         return cls(engine, margin=margin, resize=resize, batch_size=batch_size)
 
-    def crops(self, image: np.ndarray, boxes: Sequence[Any]) -> list[np.ndarray]:
-        """The face crops of ``boxes`` (``Face`` or ``[x1, y1, x2, y2, ...]`` rows) in a BGR image."""
+    def crops(self, image: np.ndarray, boxes: Sequence[Any], *, yuv: bool = False) -> list[np.ndarray]:
+        """The face crops of ``boxes`` (``Face`` or ``[x1, y1, x2, y2, ...]`` rows) in a BGR image.
+
+        ``yuv=True`` takes an I420 frame (:mod:`facemirror.video.i420`) instead and converts only the crops.
+        """
+        if yuv:
+            width, height = i420.size(image)
+            return [i420.region_to_bgr(image, *crop_box(box, (height, width), self.margin)) for box in boxes]
         _check_crop(image)
         out = []
         for box in boxes:
