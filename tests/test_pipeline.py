@@ -183,28 +183,29 @@ def test_blendshapes_are_plausible_on_the_smiling_face(pipeline: Pipeline) -> No
     assert scores["mouthFrownLeft"] < 0.2 and scores["eyeBlinkLeft"] < 0.5
 
 
+def _single_face_clip(path: Path, rotation: int, frames: int = 30) -> Path:
+    """The first frames of single_face.mp4, stored turned a quarter counter-clockwise when ``rotation``
+    (270) and turned back by the display matrix."""
+    images = decoded(ROOT / "examples" / "single_face.mp4")[:frames]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30, options={"crf": "12", "preset": "ultrafast"})
+        h, w = images[0].shape[:2]
+        stream.width, stream.height = (h, w) if rotation else (w, h)
+        stream.pix_fmt = "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for i, image in enumerate(images):
+            stored = np.ascontiguousarray(np.rot90(image, k=1)) if rotation else image
+            frame = av.VideoFrame.from_ndarray(stored, format="bgr24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
 def test_rotated_container_gives_the_same_aus(pipeline: Pipeline, tmp_path: Path) -> None:
-    frames = decoded(ROOT / "examples" / "single_face.mp4")[:30]
-
-    def write(path: Path, rotation: int) -> Path:
-        with av.open(str(path), "w") as out:
-            stream = out.add_stream("libx264", rate=30, options={"crf": "12", "preset": "ultrafast"})
-            h, w = frames[0].shape[:2]
-            stream.width, stream.height = (h, w) if rotation else (w, h)
-            stream.pix_fmt = "yuv420p"
-            if rotation:
-                stream.set_display_rotation(rotation)
-            for i, image in enumerate(frames):
-                # stored turned a quarter counter-clockwise; the display matrix turns it back
-                stored = np.ascontiguousarray(np.rot90(image, k=1)) if rotation else image
-                frame = av.VideoFrame.from_ndarray(stored, format="bgr24")
-                frame.pts = i
-                out.mux(stream.encode(frame))
-            out.mux(stream.encode(None))
-        return path
-
-    upright = pipeline.extract_aus(write(tmp_path / "upright.mp4", 0), tmp_path / "upright.csv")
-    rotated = pipeline.extract_aus(write(tmp_path / "rotated.mp4", 270), tmp_path / "rotated.csv")
+    upright = pipeline.extract_aus(_single_face_clip(tmp_path / "upright.mp4", 0), tmp_path / "upright.csv")
+    rotated = pipeline.extract_aus(_single_face_clip(tmp_path / "rotated.mp4", 270), tmp_path / "rotated.csv")
     assert rotated.video.rotation == 270 and (rotated.video.width, rotated.video.height) == (640, 360)
     a, b = rows(upright.outputs["csv"]), rows(rotated.outputs["csv"])
     assert len(a) == len(b) == 30
@@ -213,6 +214,22 @@ def test_rotated_container_gives_the_same_aus(pipeline: Pipeline, tmp_path: Path
     worst = np.abs(diff).max(axis=0)
     # the two files are separate lossy encodes: single blendshapes of the plain mesh move by up to ~0.13 on a frame
     assert np.abs(diff).mean() < 0.01 and worst.max() < 0.2, sorted(zip(worst.round(3), cols))[-4:]
+
+
+def test_rotated_container_gives_the_same_mirrored_videos(pipeline: Pipeline, tmp_path: Path) -> None:
+    # the mirrored planes of a rotated phone video are turned upright before the reflection
+    upright = pipeline.mirror(_single_face_clip(tmp_path / "upright.mp4", 0), tmp_path / "a")
+    rotated = pipeline.mirror(_single_face_clip(tmp_path / "rotated.mp4", 270), tmp_path / "b")
+    for side in ("left", "right"):
+        a, b = decoded(upright.outputs[side]), decoded(rotated.outputs[side])
+        assert len(a) == len(b) == 30 and a[0].shape == b[0].shape == (360, 640, 3)
+        # two lossy encodes of the same pictures, each mirrored across its own (equal) midline
+        assert np.mean([np.abs(x.astype(int) - y).mean() for x, y in zip(a, b)]) < 2.0
+    ends = [
+        [[float(r[c]) for c in ("midline_x1", "midline_x2")] for r in rows(job.outputs["midline_csv"])]
+        for job in (upright, rotated)
+    ]
+    assert np.abs(np.subtract(*ends)).max() < 0.5
 
 
 def test_run_equals_mirror_then_extract_aus(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from facemirror.mirror.midline_csv import COLUMNS as MIDLINE_COLUMNS
 from facemirror.mirror.midline_csv import midline_row
 from facemirror.mirror.reflect import mirror_both, mirror_both_i420
 from facemirror.mirror.smoothing import TRACKED, TURNED, SmoothedMidline, SmoothingParams, StreamingSmoother
-from facemirror.models.face_landmarker import FaceLandmarker
+from facemirror.models.face_landmarker import FaceLandmarker, check_flip_every
 from facemirror.models.facemesh import FaceMesh
 from facemirror.models.mtl import BATCH_SIZE
 from facemirror.provenance import build_provenance, model_record, write_sidecar
@@ -192,8 +192,7 @@ class Pipeline:
         self.init_options = {k: v for k, v in locals().items() if k != "self"}
         if quality not in QUALITY:
             raise ValueError(f"quality must be one of {', '.join(QUALITY)}, not {quality!r}")
-        if isinstance(flip_every, bool) or not isinstance(flip_every, int) or flip_every < 1:
-            raise ValueError(f"flip_every must be an integer >= 1, got {flip_every!r}")
+        check_flip_every(flip_every)
         self.backend = backend
         self.threads = threads
         self.selfie = selfie

@@ -52,6 +52,13 @@ class LandmarkResult:
     blendshapes: np.ndarray | None = None
 
 
+def check_flip_every(flip_every: object) -> int:
+    """``flip_every`` as an int, or a ValueError saying it must be an integer >= 1."""
+    if isinstance(flip_every, bool) or not isinstance(flip_every, (int, np.integer)) or flip_every < 1:
+        raise ValueError(f"flip_every must be an integer >= 1, got {flip_every!r}")
+    return int(flip_every)
+
+
 class FaceLandmarker:
     """BlazeFace + FaceMesh (+ Blendshapes) with MediaPipe's IMAGE and VIDEO mode logic."""
 
@@ -63,14 +70,12 @@ class FaceLandmarker:
         min_presence: float = 0.5,
         flip_every: int = 1,
     ) -> None:
-        if isinstance(flip_every, bool) or not isinstance(flip_every, (int, np.integer)) or flip_every < 1:
-            raise ValueError(f"flip_every must be an integer >= 1, got {flip_every!r}")
         self.detector = detector
         self.mesh = mesh
         self.blendshapes = blendshapes
         self.min_presence = min_presence
         #: run the symmetric pair on every k-th tracked frame (ignored unless the mesh is symmetric)
-        self.flip_every = int(flip_every)
+        self.flip_every = check_flip_every(flip_every)
         self._next_roi: Roi | None = None
         self._correction: np.ndarray | None = None  # the last pair's flip correction, crop pixels (478, 3)
         self._held_frames = 0  # tracked frames that may still reuse it
