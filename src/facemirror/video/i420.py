@@ -7,8 +7,9 @@ pixels in the source's own colours.
 
 Layout (FFmpeg's ``yuv420p``, OpenCV's ``COLOR_*_I420``): a ``(H * 3 / 2, W)``
 uint8 array holding the Y plane (H rows), then U (H/2 x W/2, packed W wide,
-so it ends mid-row when H/2 is odd), then V; H and W are even. Chroma samples are left-sited (H.264's default): in
-pixel-index coordinates chroma sample (u, v) sits at luma (2u, 2v + 0.5).
+so it ends mid-row when H/2 is odd), then V; H and W are even. Chroma
+samples are left-sited (H.264's default): in pixel-index coordinates chroma
+sample (u, v) sits at luma (2u, 2v + 0.5).
 """
 
 from __future__ import annotations
