@@ -7,7 +7,6 @@ video, and checks the in-between frames against the correction computed by hand 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,7 @@ from facemirror.models.facemesh import FLIP_ORIGIN, INPUT_SIZE, FaceMesh, roi_fr
 from facemirror.models.facemesh_topology import MIRROR_PERMUTATION
 from facemirror.models.roi import Roi
 from landmarker_inputs import first_frames
-
-VIDEO = Path(__file__).resolve().parents[2] / "shared" / "media" / "single_face.mp4"
+from video_fixtures import shared_media
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +26,7 @@ def base() -> FaceLandmarker:
 
 @pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:
-    return first_frames(VIDEO, 10)
+    return first_frames(shared_media("single_face.mp4"), 10)
 
 
 def blank() -> np.ndarray:
