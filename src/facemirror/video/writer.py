@@ -205,13 +205,13 @@ class VideoWriter(AtomicWriter):
             stream.height = self.height + self.height % 2
             stream.pix_fmt = pixel_format(self.encoder)
             stream.time_base = self.time_base
-            stream.codec_context.time_base = self.time_base
             stream.thread_type = "AUTO"
             context = stream.codec_context
+            context.time_base = self.time_base
             context.colorspace, context.color_range = colors.space, colors.range
             context.color_primaries, context.color_trc = colors.primaries, colors.trc
-            configure(stream.codec_context, self.encoder, quality, preset)
-            stream.codec_context.open()
+            configure(context, self.encoder, quality, preset)
+            context.open()
         except (av.error.FFmpegError, ValueError) as exc:
             raise OutputError(self.path, f"the encoder {self.encoder!r} cannot start: {_reason(exc)}") from None
         return stream
