@@ -14,8 +14,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from facemirror.convert import export_onnx
 from facemirror.convert.networks import NETWORKS, network
 from facemirror.weights import sha256_file
@@ -30,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     spec = network(args.name)
     module = spec.build(args.weights)
-    example = (np.zeros(spec.example_shape, np.float32),)
+    example = spec.example_inputs()
     for precision in args.precision or ["fp32"]:
         start = time.perf_counter()
         path = export_onnx(

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import av
 
+from facemirror.settings import Outputs, PipelineConfig
 from video_fixtures import shared_media
 
 #: frames in the clip made by :func:`face_clip` (a real face, short so a batch test takes seconds)
 CLIP_FRAMES = 12
 
-#: the options every batch test runs the pipeline with: fast encoding, no debug video
-FAST = {"quality": "fast", "debug_video": False}
+#: the pipeline every batch test runs: fast encoding, no debug video
+FAST = PipelineConfig(outputs=Outputs(quality="fast", debug_video=False))
 
 
 def face_clip(path: Path) -> Path:

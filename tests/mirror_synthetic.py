@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from facemirror.models.facemesh_canonical import CANONICAL_VERTICES
+from facemirror.layouts.mediapipe_canonical import CANONICAL_VERTICES
 
 
 def canonical_478() -> np.ndarray:

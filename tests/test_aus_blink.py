@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 from facemirror.aus import au45, au45_intensity, mesh_ear, video_baseline, wflw_ear
-from facemirror.aus.blink import (
-    CLOSED_FRACTION,
-    DEFAULT_OPEN_EAR,
-    MESH_LEFT_EYE,
-    MESH_RIGHT_EYE,
-    MIN_BASELINE_FRAMES,
-    eye_aspect_ratio,
-)
-from facemirror.models import facemesh_topology as topo
+from facemirror.aus.blink import CLOSED_FRACTION, DEFAULT_OPEN_EAR, MIN_BASELINE_FRAMES, eye_aspect_ratio
+from facemirror.layouts import MEDIAPIPE_478, WFLW_98
+from facemirror.layouts import mediapipe_topology as topo
 
 
 def _lid(center: tuple[float, float], width: float, height: float, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,11 +57,14 @@ def test_mesh_ear_on_synthetic_eyes() -> None:
 
 
 def test_mesh_ear_points_are_corners_and_facing_lids() -> None:
-    for p in (MESH_LEFT_EYE, MESH_RIGHT_EYE):
-        assert p[0] in (topo.LEFT_EYE_OUTER, topo.RIGHT_EYE_OUTER)
-        assert p[3] in (topo.LEFT_EYE_INNER, topo.RIGHT_EYE_INNER)
-    assert MESH_RIGHT_EYE == (33, 160, 158, 133, 153, 144)
-    assert MESH_LEFT_EYE == (263, 387, 385, 362, 380, 373)
+    def six_points(side: str) -> tuple[int, ...]:
+        eye = MEDIAPIPE_478.eyes[side]
+        return (eye.outer, *eye.ear_upper, eye.inner, *eye.ear_lower[::-1])
+
+    assert six_points("right") == (33, 160, 158, 133, 153, 144)
+    assert six_points("left") == (263, 387, 385, 362, 380, 373)
+    assert MEDIAPIPE_478.eyes["right"].outer == topo.RIGHT_EYE_OUTER
+    assert MEDIAPIPE_478.eyes["left"].inner == topo.LEFT_EYE_INNER
     # scale and translation invariance
     lm = _mesh_face(0.3, 0.2)
     assert mesh_ear(lm * 3.0 + 50.0) == pytest.approx(mesh_ear(lm))
@@ -83,6 +80,14 @@ def _wflw_face(left_open: float, right_open: float, width: float = 40.0) -> np.n
         lm[start + 4] = (cx + width / 2, 100.0)
         lm[start + 5 : start + 8] = lower[::-1]
     return lm
+
+
+def test_wflw_eye_rings_are_the_layouts() -> None:
+    # WFLW's eye rings are 60-67 (subject's right) and 68-75, corners at 60/64 and 68/72 (the prior tool's bug)
+    right, left = WFLW_98.eyes["right"], WFLW_98.eyes["left"]
+    assert (right.outer, right.inner, left.inner, left.outer) == (60, 64, 68, 72)
+    assert set(right.ear_upper + right.ear_lower) == set(range(61, 68)) - {64}
+    assert set(left.ear_upper + left.ear_lower) == set(range(69, 76)) - {72}
 
 
 def test_wflw_ear_on_synthetic_eyes() -> None:

@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facemirror.aus import AUCsvWriter, FrameOutputs, au45, columns_for, read_csv, row_for_frame
+from facemirror.aus import AUCsvWriter, FrameOutputs, au45, au_columns, read_csv, row_for_frame
 from facemirror.errors import FaceMirrorError
+from facemirror.models.base import AUPrediction
+from facemirror.models.mtl import AU_NAMES, MTL
+
+#: MTL's columns and cells need no network: a model without an engine provides them
+MTL_TABLE = MTL(None)  # type: ignore[arg-type]
+COLUMNS = au_columns(MTL_TABLE)
 
 OPENFACE_CSV = Path(__file__).resolve().parents[2] / "shared" / "media" / "OpenFace_Test.csv"
 
@@ -22,14 +28,20 @@ def _frames(n: int = 40) -> list[FrameOutputs | None]:
             frames.append(None)  # no face
             continue
         ear = (0.05, 0.06) if i in (20, 21) else (0.27 + 0.01 * rng.standard_normal(), 0.3)
-        au = dict(zip(["AU01", "AU02", "AU04", "AU06", "AU09", "AU12", "AU25", "AU26"], rng.random(8).tolist()))
-        frames.append(FrameOutputs(confidence=0.9, au_probabilities=au, gaze=(0.1, 0.05), ear=ear))
+        values = {
+            "au": rng.random((1, 8)),
+            "emotion": np.zeros((1, 8)),
+            "emotion_prob": np.full((1, 8), 1 / 8),
+            "gaze": np.array([[0.1, 0.05]]),
+        }
+        cells = MTL_TABLE.cells(AUPrediction(values, dict(MTL_TABLE.labels)), 0)  # type: ignore[arg-type]
+        frames.append(FrameOutputs(confidence=0.9, ear=ear, cells=cells))
     return frames
 
 
 def _write(path: Path, separator: str = ",", blink_open_ear: float | None = None) -> list[dict]:
     rows = [row_for_frame(i + 1, i / 30, f) for i, f in enumerate(_frames())]
-    with AUCsvWriter(path, columns_for("openface3"), separator=separator, blink_open_ear=blink_open_ear) as w:
+    with AUCsvWriter(path, COLUMNS, separator=separator, blink_open_ear=blink_open_ear) as w:
         for row in rows:
             w.write(row)
         assert not path.exists()
@@ -44,15 +56,16 @@ def test_write_and_read_back(tmp_path: Path, separator: str) -> None:
     header = out.read_text().splitlines()[0]
     assert header.startswith("frame" + separator + "face_id" + separator)
     df = read_csv(out)
-    assert list(df.columns) == columns_for("openface3")
+    assert list(df.columns) == COLUMNS
     assert len(df) == 40 and df["frame"].tolist() == list(range(1, 41))
     assert df["AU06_p"].to_numpy() == pytest.approx([r.get("AU06_p", math.nan) for r in rows], abs=1e-4, nan_ok=True)
     assert df["AU12_c"].to_numpy() == pytest.approx(
         [float(r["AU12_p"] >= 0.5) if "AU12_p" in r else math.nan for r in rows], nan_ok=True
     )
     # never invented: columns no model produced are empty
-    for col in ("AU01_r", "AU05_c", "gaze_0_x", "pose_Tx", "pose_Rx", "emotion_happy_p"):
+    for col in ("AU01_r", "AU05_c", "gaze_0_x", "pose_Tx", "pose_Rx"):
         assert df[col].isna().all(), col
+    assert [c for c in df.columns if c.endswith("_p") and c.startswith("AU")] == [f"{au}_p" for au in AU_NAMES]
     no_face = df.iloc[5]
     assert no_face["success"] == 0 and no_face["confidence"] == 0 and math.isnan(no_face["AU01_p"])
     assert math.isnan(no_face["AU45_r"]) and math.isnan(no_face["ear_left"])
@@ -83,7 +96,7 @@ def test_blink_with_a_fixed_baseline_streams(tmp_path: Path) -> None:
 
 def test_failure_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
-    with pytest.raises(RuntimeError), AUCsvWriter(out, columns_for("openface3")) as w:
+    with pytest.raises(RuntimeError), AUCsvWriter(out, COLUMNS) as w:
         w.write(row_for_frame(1, 0.0, None))
         raise RuntimeError("decoder died")
     assert list(tmp_path.iterdir()) == []
@@ -114,5 +127,5 @@ def test_read_csv_on_a_real_openface_file() -> None:
 
 def test_unknown_separator_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="separator"):
-        AUCsvWriter(tmp_path / "a.csv", columns_for("openface3"), separator=";")
+        AUCsvWriter(tmp_path / "a.csv", COLUMNS, separator=";")
     assert list(tmp_path.iterdir()) == []

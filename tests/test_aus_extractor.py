@@ -12,10 +12,10 @@ import pytest
 pytest.importorskip("torch", reason="the torch extra is part of the test install")
 
 import fixtures_mtl
-from facemirror.aus.crop import au_box
-from facemirror.aus.extractor import AUExtractor
-from facemirror.aus.schema import columns_for
+from facemirror.aus.extractor import AUExtractor, AUFace
+from facemirror.aus.schema import au_columns
 from facemirror.aus.writer import AUCsvWriter
+from facemirror.layouts import MEDIAPIPE_478
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.mtl import AU_NAMES, MTL
 
@@ -41,20 +41,21 @@ def test_two_csvs_share_batches_and_keep_their_rows_in_order(mtl: MTL, tmp_path:
     # stream b sees a darker face, so its network outputs differ from stream a's
     images = {"a": image, "b": (image // 2).astype(np.uint8)}
     no_face = {("b", 3), ("a", 6)}
-    columns = columns_for("openface3")
+    columns = au_columns(mtl)
     writers = {s: AUCsvWriter(tmp_path / f"{s}.csv", columns, blink_open_ear=0.3) for s in images}
     # batches of 3 crops straddle streams and frames
-    extractor = AUExtractor(writers, mtl=mtl, batch_size=3, preprocess_on_add=preprocess_on_add)
+    extractor = AUExtractor(writers, mtl, batch_size=3, preprocess_on_add=preprocess_on_add)
+    box = MEDIAPIPE_478.box_rule.apply(face.landmarks)
     for frame in range(1, 8):
         for stream, img in images.items():
-            landmarks = None if (stream, frame) in no_face else face.landmarks
-            extractor.add(stream, frame, frame / 30, img, landmarks, 0.9, None)
+            au_face = None if (stream, frame) in no_face else AUFace(face.landmarks, MEDIAPIPE_478, box, 0.9)
+            extractor.add(stream, frame, frame / 30, img, au_face)
     extractor.close()
     for writer in writers.values():
         writer.close()
 
     for stream, img in images.items():
-        alone = mtl.predict(mtl.crops(img, [au_box(face.landmarks)])).values["au"][0]
+        alone = mtl.predict(mtl.crops(img, [box])).values["au"][0]
         table = _rows(tmp_path / f"{stream}.csv")
         assert [int(r["frame"]) for r in table] == list(range(1, 8))
         for r in table:
@@ -71,9 +72,9 @@ def test_two_csvs_share_batches_and_keep_their_rows_in_order(mtl: MTL, tmp_path:
 
 
 def test_unknown_stream_is_refused(mtl: MTL, tmp_path: Path) -> None:
-    writer = AUCsvWriter(tmp_path / "a.csv", columns_for("openface3"))
-    extractor = AUExtractor({"a": writer}, mtl=mtl)
+    writer = AUCsvWriter(tmp_path / "a.csv", au_columns(mtl))
+    extractor = AUExtractor({"a": writer}, mtl)
     with pytest.raises(KeyError, match="no AU CSV called 'left'"):
-        extractor.add("left", 1, 0.0, np.zeros((8, 8, 3), np.uint8), None, 0.0, None)
+        extractor.add("left", 1, 0.0, np.zeros((8, 8, 3), np.uint8), None)
     extractor.cancel()
     writer.abort()

@@ -8,19 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facemirror.aus import (
-    FrameOutputs,
-    blendshape_dict,
-    columns_for,
-    openface_gaze_angles,
-    openface_pose,
-    row_for_frame,
-)
-from facemirror.aus.angles import mtl_gaze_vector, openface_rotation
-from facemirror.aus.schema import AU_COLUMNS, BLENDSHAPE_COLUMNS, BLINK_COLUMNS, MTL_COLUMNS
+from facemirror.aus import FrameOutputs, au_columns, blendshape_dict, openface_gaze_angles, openface_pose, row_for_frame
+from facemirror.aus.schema import AU_COLUMNS, BLINK_COLUMNS, column_sources
 from facemirror.models.base import AUPrediction
-from facemirror.models.blendshapes import BLENDSHAPE_NAMES
-from facemirror.models.mtl import AU_NAMES, EMOTION_NAMES, GAZE_NAMES
+from facemirror.models.blendshapes import BLENDSHAPE_COLUMNS, BLENDSHAPE_NAMES, BlendshapeAUs
+from facemirror.models.mtl import AU_NAMES, CSV_COLUMNS, EMOTION_NAMES, GAZE_NAMES, MTL
+from facemirror.openface_angles import mtl_gaze_vector, openface_rotation
+
+#: columns and cells need no network: models without an engine provide them
+MTL_TABLE = MTL(None)  # type: ignore[arg-type]
+BLENDSHAPES = BlendshapeAUs.__new__(BlendshapeAUs)
 
 OPENFACE_CSV = Path(__file__).resolve().parents[2] / "shared" / "media" / "OpenFace_Test.csv"
 
@@ -34,7 +31,7 @@ def _openface_header() -> list[str]:
 
 def test_openface_columns_follow_the_real_files_order() -> None:
     header = _openface_header()
-    ours = columns_for("openface3", pose=True)
+    ours = au_columns(MTL_TABLE, pose=True)
     # every OpenFace column we write appears in the real file, in the same relative order
     shared = [c for c in ours if c in header]
     assert shared == [c for c in header if c in shared]
@@ -47,13 +44,13 @@ def test_openface_columns_follow_the_real_files_order() -> None:
 
 
 def test_columns_depend_on_configuration() -> None:
-    base = columns_for("openface3", blink=False, pose=False)
+    base = au_columns(MTL_TABLE, blink=False, pose=False)
     assert base[:5] == ["frame", "face_id", "timestamp", "confidence", "success"]
     assert "pose_Rx" not in base and "ear_left" not in base
-    assert base[-len(MTL_COLUMNS) :] == list(MTL_COLUMNS)
+    assert base[-len(CSV_COLUMNS) :] == list(CSV_COLUMNS)
     assert [c for c in base if c.endswith("_p") and c.startswith("AU")] == [f"{au}_p" for au in AU_NAMES]
 
-    bs = columns_for("blendshapes")
+    bs = au_columns(BLENDSHAPES)
     assert "AU01_p" not in bs and "emotion_happy_p" not in bs
     assert bs[-len(BLINK_COLUMNS) - len(BLENDSHAPE_COLUMNS) : -len(BLINK_COLUMNS)] == list(BLENDSHAPE_COLUMNS)
     assert "bs_neutral" in bs and "bs_eyeBlinkLeft" in bs and len(BLENDSHAPE_COLUMNS) == 52
@@ -61,10 +58,22 @@ def test_columns_depend_on_configuration() -> None:
     assert set(AU_COLUMNS) <= set(bs)
     assert "pose_Tx" in bs and bs.index("pose_Rz") < bs.index("AU01_r")
 
-    both = columns_for(["openface3", "blendshapes"])
-    assert len(both) == len(set(both)) == len(columns_for("openface3")) + 52
-    with pytest.raises(ValueError, match="unknown AU model"):
-        columns_for("openface4")
+    # no model: OpenFace's block, blink and pose only
+    assert au_columns(None) == [c for c in bs if not c.startswith("bs_")]
+
+
+def test_only_the_filled_columns_on_request() -> None:
+    produced = au_columns(BLENDSHAPES, openface=False)
+    assert produced[:5] == ["frame", "face_id", "timestamp", "confidence", "success"]
+    assert "AU01_r" not in produced and "gaze_0_x" not in produced and "pose_Tx" not in produced
+    assert {"pose_Rx", "AU45_r", "AU45_c", "ear_left", "bs_neutral"} <= set(produced)
+    # MTL fills OpenFace's presence columns of its 8 AUs and the gaze angles: they stay, in OpenFace's order
+    mtl = au_columns(MTL_TABLE, openface=False)
+    assert [c for c in mtl if c.endswith("_c")] == sorted([f"{au}_c" for au in AU_NAMES] + ["AU45_c"])
+    assert mtl.index("gaze_angle_x") < mtl.index("AU01_c") and mtl[-len(BLINK_COLUMNS) :] == list(BLINK_COLUMNS)
+    # every column the summary says is filled is in the produced-only file
+    for columns in column_sources(MTL_TABLE).values():
+        assert set(columns) <= set(mtl)
 
 
 def test_no_face_row_is_empty_but_identified() -> None:
@@ -81,7 +90,7 @@ def test_row_from_an_mtl_prediction() -> None:
         values={"au": au, "emotion": logits, "emotion_prob": probs, "gaze": gaze},
         labels={"au": AU_NAMES, "emotion": EMOTION_NAMES, "emotion_prob": EMOTION_NAMES, "gaze": GAZE_NAMES},
     )
-    outputs = FrameOutputs.from_prediction(pred, 0, confidence=0.97, ear=(0.3, 0.25), head_pose=(0.1, -0.2, 0.05))
+    outputs = FrameOutputs(0.97, head_pose=(0.1, -0.2, 0.05), ear=(0.3, 0.25), cells=MTL_TABLE.cells(pred, 0))
     row = row_for_frame(3, 0.1, outputs)
     assert row["success"] == 1 and row["confidence"] == pytest.approx(0.97)
     assert [row[f"{a}_p"] for a in AU_NAMES] == pytest.approx(au[0].tolist())
@@ -94,14 +103,16 @@ def test_row_from_an_mtl_prediction() -> None:
     assert "gaze_0_x" not in row and "pose_Tx" not in row  # per-eye gaze and translation are not produced
     assert (row["pose_Rx"], row["pose_Ry"], row["pose_Rz"]) == pytest.approx((0.1, -0.2, 0.05))
     assert (row["ear_left"], row["ear_right"]) == pytest.approx((0.3, 0.25))
-    assert set(row) <= set(columns_for("openface3"))
+    assert set(row) <= set(au_columns(MTL_TABLE))
 
 
 def test_blendshape_row() -> None:
     scores = np.linspace(0, 1, 52)
-    row = row_for_frame(1, 0.0, FrameOutputs(confidence=0.9, blendshapes=blendshape_dict(scores)))
+    prediction = AUPrediction({"blendshapes": scores[None]}, {"blendshapes": BLENDSHAPE_COLUMNS})
+    row = row_for_frame(1, 0.0, FrameOutputs(confidence=0.9, cells=BLENDSHAPES.cells(prediction, 0)))
     assert row["bs_neutral"] == 0.0 and row["bs_noseSneerRight"] == pytest.approx(1.0)
     assert row[f"bs_{BLENDSHAPE_NAMES[9]}"] == pytest.approx(scores[9])
+    assert blendshape_dict(scores)[BLENDSHAPE_NAMES[9]] == pytest.approx(scores[9])
     with pytest.raises(ValueError):
         blendshape_dict(scores[:10])
 

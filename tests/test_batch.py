@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
+from facemirror import Pipeline
 from facemirror.batch import discover, run_many
 from facemirror.batch.discover import plan
 from facemirror.batch.runner import size_workers
@@ -18,6 +20,9 @@ from facemirror.batch.state import MARKER_DIR, find_done, fingerprint, write_don
 from facemirror.batch.summary import COLUMNS, DONE, VideoOutcome
 from facemirror.cli import main
 from facemirror.errors import BatchError
+from facemirror.face import FaceTracker, TrackedFace
+from facemirror.layouts import MEDIAPIPE_478
+from facemirror.settings import Outputs, PipelineConfig, Runtime
 
 MIRROR_FILES = ("{}_left_mirrored.mp4", "{}_right_mirrored.mp4", "{}_midline.csv")
 
@@ -105,20 +110,22 @@ def test_done_marker_matches_only_the_same_input_job_options_and_outputs(tmp_pat
     task.out_folder.mkdir(parents=True)
     output = task.out_folder / "v_left_mirrored.mp4"
     output.write_bytes(b"1" * 10)
-    options = {**FAST, "threads": 2}
+    config = dataclasses.replace(FAST, runtime=Runtime(threads=2))
     stamp = fingerprint(video)
     outcome = VideoOutcome(task.rel, DONE, frames=5, seconds=1.0, outputs={"left": str(output)})
-    marker = write_done(tmp_path / "out", task, "mirror", options, stamp, outcome)
+    marker = write_done(tmp_path / "out", task, "mirror", config, stamp, outcome)
     assert marker == tmp_path / "out" / MARKER_DIR / "v.mp4.json"
 
-    def found(job: str = "mirror", opts: dict[str, object] = options, checksum: bool = False) -> bool:
-        return find_done(tmp_path / "out", task, job, opts, fingerprint(video, checksum)) is not None
+    def found(job: str = "mirror", conf: PipelineConfig = config, checksum: bool = False) -> bool:
+        return find_done(tmp_path / "out", task, job, conf, fingerprint(video, checksum)) is not None
 
-    done = find_done(tmp_path / "out", task, "mirror", options, stamp)
+    done = find_done(tmp_path / "out", task, "mirror", config, stamp)
     assert done is not None and done.status == "skipped" and done.frames == 5 and done.outputs == outcome.outputs
-    assert found(opts={**FAST, "threads": 8, "progress": False})  # speed-only options do not redo work
+    # speed-only settings do not redo work
+    assert found(conf=dataclasses.replace(FAST, runtime=Runtime(threads=8, au_batch_size=2)))
     assert not found(job="run")
-    assert not found(opts={**FAST, "quality": "archive"})
+    assert not found(conf=dataclasses.replace(FAST, outputs=Outputs(quality="archive", debug_video=False)))
+    assert not found(conf=dataclasses.replace(FAST, face="openface3"))
     assert not found(checksum=True)  # recorded by size and mtime, asked by sha256
     output.write_bytes(b"1" * 11)
     assert not found()  # an output changed
@@ -199,32 +206,41 @@ def test_resume_skips_finished_videos_and_redoes_changed_ones(
     assert result.counts == {"done": 2}
 
 
-def test_interrupt_keeps_finished_work_and_leaves_no_file_that_looks_finished(
-    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from facemirror.face_stage import FaceFollower
+class Interrupting(FaceTracker):
+    """The embedded tracker, with a Ctrl-C after ``after`` frames (None: never)."""
 
+    layout = MEDIAPIPE_478
+
+    def __init__(self, after: int | None) -> None:
+        self.inner = Pipeline(progress=False).face_tracker
+        self.name = self.inner.name
+        self.calls = iter(range(10**6))
+        self.after = after
+
+    def track(self, image: Any, timestamp: float) -> TrackedFace | None:
+        if next(self.calls) == self.after:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of a video
+        return self.inner.track(image, timestamp)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+def test_interrupt_keeps_finished_work_and_leaves_no_file_that_looks_finished(tmp_path: Path, clip: Path) -> None:
     in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
     out = tmp_path / "out"
-    follow = FaceFollower.__call__
-    calls = iter(range(10**6))
-
-    def interrupted(self: FaceFollower, frame: Any) -> Any:
-        if next(calls) == CLIP_FRAMES + CLIP_FRAMES // 2:
-            raise KeyboardInterrupt  # Ctrl-C in the middle of the second video
-        return follow(self, frame)
-
-    monkeypatch.setattr(FaceFollower, "__call__", interrupted)
+    interrupted = Pipeline.from_config(FAST, progress=False)
+    interrupted.face = interrupted._tracker = Interrupting(after=CLIP_FRAMES + CLIP_FRAMES // 2)  # second video
     with pytest.raises(KeyboardInterrupt):
-        run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+        run_many(interrupted, in_dir, out, job="mirror", workers=1, progress=False)
     files = all_files(out)
     assert {f"a/{p.format('a')}" for p in MIRROR_FILES} <= files
     assert not [f for f in files if f.startswith("b/")]  # no output of the interrupted video, partial or not
     assert {f for f in files if f.startswith(".facemirror/")} == {f"{MARKER_DIR.as_posix()}/a.mp4.json"}
     assert {f: r["status"] for f, r in read_summary(out).items()} == {"a.mp4": "done"}
 
-    monkeypatch.undo()
-    result = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    again = Pipeline(Interrupting(after=None), outputs=FAST.outputs, progress=False)  # the same configuration
+    result = run_many(again, in_dir, out, job="mirror", workers=1, progress=False)
     assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "skipped"), ("b.mp4", "done")]
 
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from facemirror.errors import FaceMirrorError
+from facemirror.layouts.mediapipe_topology import MIRROR_PERMUTATION
 from facemirror.models.blazeface import ANCHORS, BlazeFace, weighted_nms
 from facemirror.models.blendshapes import BLENDSHAPE_NAMES, Blendshapes
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.facemesh import FLIP_ORIGIN, FaceMesh, roi_from_landmarks
-from facemirror.models.facemesh_topology import MIRROR_PERMUTATION
 from facemirror.models.landmark_smoothing import OneEuroSmoother
 from facemirror.models.roi import Roi
 from landmarker_inputs import DATA, astronaut, still_images, synthetic_video

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pytest
 
+from facemirror.layouts.mediapipe_topology import MIRROR_PERMUTATION
 from facemirror.models.face_landmarker import FaceLandmarker, LandmarkResult
 from facemirror.models.facemesh import FLIP_ORIGIN, INPUT_SIZE, FaceMesh, roi_from_landmarks
-from facemirror.models.facemesh_topology import MIRROR_PERMUTATION
 from facemirror.models.roi import Roi
 from landmarker_inputs import first_frames
 from video_fixtures import shared_media

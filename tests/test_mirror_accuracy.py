@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from facemirror import Pipeline
+from facemirror import Outputs, Pipeline
 from facemirror.models.face_landmarker import FaceLandmarker
 from symmetric_face import HEIGHT, Pose, SymmetricFace, line_errors, make_symmetric_face, render, write_video
 
@@ -31,7 +31,7 @@ def face() -> SymmetricFace:
 
 @pytest.fixture(scope="module")
 def pipeline() -> Pipeline:
-    return Pipeline(quality="fast", debug_video=False, progress=False)
+    return Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False)
 
 
 def _moving_poses(face: SymmetricFace, n: int) -> list[Pose]:

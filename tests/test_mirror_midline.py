@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from facemirror.layouts.mediapipe_topology import LEFT_RIGHT_PAIRS, MIRROR_PERMUTATION, SAGITTAL
 from facemirror.mirror.midline import Midline, estimate_midline, fit_symmetry_axis, head_pose
-from facemirror.models.facemesh_topology import LEFT_RIGHT_PAIRS, MIRROR_PERMUTATION, SAGITTAL
 from mirror_synthetic import face_landmarks
 
 
@@ -74,7 +74,7 @@ def test_robust_weights_resist_a_few_gross_outliers() -> None:
     assert _line_distance(clean, robust) < 1.0
     assert robust.inlier_fraction < 1.0
     # Plain least squares (fixed unit weights) is pulled much further.
-    from facemirror.models.facemesh_topology import MIDLINE_PAIRS, MIDLINE_SAGITTAL
+    from facemirror.layouts.mediapipe_topology import MIDLINE_PAIRS, MIDLINE_SAGITTAL
 
     idx = np.concatenate([MIDLINE_PAIRS, np.repeat(MIDLINE_SAGITTAL[:, None], 2, 1)])
     n, c, _ = fit_symmetry_axis(lm[idx[:, 0], :2], lm[idx[:, 1], :2])
@@ -117,5 +117,5 @@ def test_head_pose_signs_are_as_documented() -> None:
 
 
 def test_bad_landmark_shape_is_rejected() -> None:
-    with pytest.raises(ValueError, match="468 or 478"):
+    with pytest.raises(ValueError, match="mediapipe478 landmarks of shape \\(478"):
         estimate_midline(np.zeros((68, 2)))

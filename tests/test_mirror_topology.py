@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facemirror.models import facemesh_topology as topo
-from facemirror.models.facemesh_canonical import CANONICAL_VERTICES
+from facemirror.layouts import mediapipe_topology as topo
+from facemirror.layouts.mediapipe_canonical import CANONICAL_VERTICES
 
 
 def test_permutation_is_an_involution_over_all_points() -> None:

@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
+from facemirror.layouts.mediapipe_topology import LEFT_RIGHT_PAIRS, MIRROR_PERMUTATION
 from facemirror.mirror.debug import draw_debug
 from facemirror.mirror.landmarks import mirrored_landmarks, reflect_points
 from facemirror.mirror.midline import Midline, estimate_midline, head_pose
 from facemirror.mirror.reflect import mirror_both, mirror_frame, reflect_image
 from facemirror.mirror.smoothing import HELD, NONE, TRACKED, SmoothingParams, StreamingSmoother, smooth_midlines
-from facemirror.models.facemesh_topology import LEFT_RIGHT_PAIRS, MIRROR_PERMUTATION
 from mirror_synthetic import face_landmarks
 
 
@@ -121,7 +121,7 @@ def test_sides_follow_the_convention() -> None:
 def test_mirrored_landmarks_are_symmetric_and_keep_one_half() -> None:
     lm = face_landmarks(centre=(300.0, 200.0), scale=80.0, roll=8.0, noise=0.5, rng=np.random.default_rng(5))
     axis = estimate_midline(lm)
-    left = mirrored_landmarks(lm, axis, keep_mesh_left=True)
+    left = mirrored_landmarks(lm, axis, keep_subject_left=True)
     kept, replaced = LEFT_RIGHT_PAIRS[:, 0], LEFT_RIGHT_PAIRS[:, 1]
     np.testing.assert_array_equal(left[kept], lm[kept])
     np.testing.assert_allclose(left[replaced], reflect_points(lm[kept], axis), atol=1e-9)

@@ -19,8 +19,8 @@ import torch.nn.functional as F  # noqa: E402
 import fixtures_mtl  # noqa: E402
 from checkpoint_fixtures import BROKEN_CASES, Breakage, assert_load_fails  # noqa: E402
 from facemirror.errors import NoFaceError, WeightsError  # noqa: E402
-from facemirror.models.base import Face  # noqa: E402
-from facemirror.models.mtl import AU_NAMES, EMOTION_NAMES, GAZE_NAMES, MTL, crop_box  # noqa: E402
+from facemirror.models.base import Face, crop_box  # noqa: E402
+from facemirror.models.mtl import AU_NAMES, EMOTION_NAMES, GAZE_NAMES, MTL  # noqa: E402
 from facemirror.models.nets.mtl_net import MTLNet, SameConv2d, same_padding  # noqa: E402
 from facemirror.models.resample import resize_bilinear_antialias, resize_pil_bilinear  # noqa: E402
 from fixtures_retinaface import write_retinaface_checkpoint  # noqa: E402

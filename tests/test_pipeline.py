@@ -11,9 +11,13 @@ import av
 import numpy as np
 import pytest
 
-from facemirror import Pipeline
+from facemirror import Mirroring, Outputs, Pipeline, Runtime, Tracking
 from facemirror.errors import OutputError, UnreadableVideoError, WeightsMissingError
-from facemirror.pipeline import JobResult
+from facemirror.face import FaceTracker, TrackedFace
+from facemirror.layouts import MEDIAPIPE_478
+from facemirror.mirror.smoothing import SmoothingParams
+from facemirror.models import AUModel, AUPrediction
+from facemirror.results import JobResult
 from fs_fixtures import unwritable_folder
 from video_fixtures import shared_media
 
@@ -26,9 +30,12 @@ def empty_weights_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("FACEMIRROR_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
+FAST = Outputs(quality="fast")
+
+
 @pytest.fixture(scope="module")
 def pipeline() -> Pipeline:
-    return Pipeline(quality="fast", progress=False)
+    return Pipeline(outputs=FAST, progress=False)
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -131,22 +138,63 @@ def test_unwritable_output_folder(pipeline: Pipeline, tmp_path: Path) -> None:
     assert not any(p.name.startswith("single_face") or ".partial" in p.name for p in folder.iterdir())
 
 
-def test_crash_mid_video_leaves_no_finished_looking_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import facemirror.pipeline as pipeline_module
+class CrashingTracker(FaceTracker):
+    """The embedded tracker, crashing on its 20th frame (the face stage, on the caller's thread)."""
 
-    calls = {"n": 0}
-    real = pipeline_module.mirror_both_i420
+    layout = MEDIAPIPE_478
 
-    def failing(*args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 20:
+    def __init__(self) -> None:
+        self.inner = Pipeline(progress=False).face_tracker
+        self.frames = 0
+
+    def track(self, image: np.ndarray, timestamp: float) -> TrackedFace | None:
+        self.frames += 1
+        if self.frames == 20:
             raise RuntimeError("simulated crash")
-        return real(*args, **kwargs)
+        return self.inner.track(image, timestamp)
 
-    monkeypatch.setattr(pipeline_module, "mirror_both_i420", failing)
+
+class CrashingAUs(AUModel):
+    """An AU model crashing on its 5th batch (the AU thread)."""
+
+    name = "crashing"
+    labels = {"mean": ("mean",)}
+    batch_size = 2
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def predict(self, items: list[np.ndarray]) -> AUPrediction:
+        self.batches += 1
+        if self.batches == 5:
+            raise RuntimeError("simulated crash")
+        return AUPrediction({"mean": np.array([[float(c.mean())] for c in items])}, dict(self.labels))
+
+
+@pytest.mark.parametrize("where", ["face stage", "AU thread"])
+def test_crash_mid_video_leaves_no_finished_looking_file(tmp_path: Path, where: str) -> None:
+    parts: dict[str, object] = {"face": CrashingTracker()} if where == "face stage" else {"au_model": CrashingAUs()}
     with pytest.raises(RuntimeError, match="simulated crash"):
-        Pipeline(quality="fast", progress=False).run(ROOT / "examples" / "single_face.mp4", tmp_path)
+        Pipeline(**parts, outputs=FAST, progress=False).run(ROOT / "examples" / "single_face.mp4", tmp_path)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_old_keyword_arguments_still_work_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning) as caught:
+        old = Pipeline(quality="fast", hold_seconds=1.0, progress=False)
+    assert {str(w.message).split(": use ")[1] for w in caught} == {
+        "Pipeline(outputs=Outputs(quality=...))",
+        "Pipeline(mirroring=Mirroring(hold_seconds=...))",
+    }
+    assert old.outputs.quality == "fast" and old.mirroring.hold_seconds == 1.0
+    with pytest.warns(DeprecationWarning, match="Runtime"):
+        assert Pipeline("onnx", progress=False).runtime.backend == "onnx"  # the old positional backend
+    # the hold time lives in one place: a smoothing object's hold is used, not silently replaced
+    with pytest.warns(DeprecationWarning):
+        assert Pipeline(smoothing=SmoothingParams(hold_seconds=1.0)).mirroring.smoothing.hold_seconds == 1.0
+    with pytest.raises(ValueError, match="hold_seconds"), pytest.warns(DeprecationWarning):
+        Pipeline(smoothing=SmoothingParams(hold_seconds=1.0), hold_seconds=0.5)
+    assert Pipeline(mirroring=Mirroring(hold_seconds=1.0)).mirroring.smoothing.hold_seconds == 1.0
 
 
 # --- AUs ----------------------------------------------------------------------
@@ -176,7 +224,8 @@ def test_blendshapes_are_plausible_on_the_smiling_face(pipeline: Pipeline) -> No
 
     from facemirror.models.blendshapes import BLENDSHAPE_NAMES, Blendshapes
 
-    face = pipeline.landmarker.process_image(cv2.imread(str(ROOT / "tests" / "data" / "single_face.jpg")))
+    landmarker = pipeline.face_tracker.landmarker  # type: ignore[attr-defined]
+    face = landmarker.process_image(cv2.imread(str(ROOT / "tests" / "data" / "single_face.jpg")))
     assert face is not None
     scores = dict(zip(BLENDSHAPE_NAMES, Blendshapes.from_weights().predict(face.landmarks)))
     assert scores["mouthSmileLeft"] > 0.5 and scores["mouthSmileRight"] > 0.5
@@ -238,7 +287,7 @@ def test_run_equals_mirror_then_extract_aus(tmp_path: Path) -> None:
     Both with the flip-averaged mesh (extract_aus runs the plain mesh unless asked, which moves single
     blendshapes by up to ~0.3 on a frame).
     """
-    pipeline = Pipeline(quality="fast", progress=False, symmetric_landmarks=True)
+    pipeline = Pipeline(tracking=Tracking(symmetric_landmarks=True), outputs=FAST, progress=False)
     result = pipeline.run(ROOT / "examples" / "single_face.mp4", tmp_path / "run")
     assert result.au_model == "blendshapes"
     for side in ("left", "right"):
@@ -270,7 +319,12 @@ def test_run_with_openface3_writes_mtl_aus(mtl_weights: Path, tmp_path: Path, mo
     from facemirror.models.mtl import AU_NAMES
 
     monkeypatch.setenv("FACEMIRROR_CACHE", str(tmp_path / "cache"))
-    p = Pipeline(quality="fast", debug_video=False, progress=False, au_model="openface3", mtl_weights=mtl_weights)
+    p = Pipeline(
+        au_model="openface3",
+        runtime=Runtime(weights={"mtl": str(mtl_weights)}),
+        outputs=Outputs(quality="fast", debug_video=False),
+        progress=False,
+    )
     result: JobResult = p.run(ROOT / "examples" / "single_face.mp4", tmp_path / "out")
     assert result.au_model == "openface3"
     assert result.engines["mtl"]["model"] == "mtl"
@@ -302,7 +356,8 @@ def test_missing_openface_weights_name_the_fix(tmp_path: Path) -> None:
 
 
 def test_flip_every_reaches_the_landmarker_and_is_checked_at_once() -> None:
-    assert Pipeline(flip_every=3, progress=False).landmarker.flip_every == 3
+    tracker = Pipeline(tracking=Tracking(flip_every=3), progress=False).face_tracker
+    assert tracker.landmarker.flip_every == 3  # type: ignore[attr-defined]
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match="flip_every"):
-            Pipeline(flip_every=bad)  # type: ignore[arg-type]
+            Tracking(flip_every=bad)  # type: ignore[arg-type]

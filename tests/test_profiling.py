@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from facemirror.cli import cli
 from facemirror.pipeline import Pipeline
 from facemirror.profiling import format_profile, profile_from_timings, profile_report
+from facemirror.settings import Outputs, Runtime
 from facemirror.timing import StageTimes
 from facemirror.video import VideoWriter
 from facemirror.video.stream import BackgroundIterator, BackgroundWorker
@@ -120,7 +121,7 @@ def test_queue_waits_are_recorded_on_the_waiting_thread() -> None:
 
 
 def test_profile_of_a_real_mirror_run(face_clip: Path, tmp_path: Path) -> None:
-    pipeline = Pipeline("onnx", quality="fast", progress=False, profile=True)
+    pipeline = Pipeline(runtime=Runtime(backend="onnx"), outputs=Outputs(quality="fast"), progress=False, profile=True)
     result = pipeline.mirror(face_clip, tmp_path)
     assert result.outputs["profile"] == tmp_path / "face.profile.txt"
     data = json.loads(result.outputs["profile_json"].read_text())

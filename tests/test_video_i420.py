@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facemirror import Outputs
 from facemirror.mirror.midline import Midline
 from facemirror.mirror.reflect import mirror_both, mirror_both_i420
 from facemirror.video import VideoReader, VideoWriter, i420, probe
@@ -124,14 +125,14 @@ def test_mirror_outputs_keep_the_sources_colour_tags(tmp_path) -> None:
     from facemirror import Pipeline
 
     video = shared_media("face_noface.mov")  # BT.709-tagged
-    result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(video, tmp_path / "a")
+    result = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False).mirror(video, tmp_path / "a")
     source = probe(video).colors
     assert source.space == 1
     assert probe(result.outputs["left"]).colors == source
     assert probe(result.outputs["right"]).colors == source
     # a 4:4:4 source goes the BGR way: BT.601 limited range, as the conversion made it
     clip = make_clip(tmp_path / "444.mp4", frames=3, width=64, height=48, pix_fmt="yuv444p")
-    result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(clip, tmp_path / "b")
+    result = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False).mirror(clip, tmp_path / "b")
     assert probe(result.outputs["left"]).colors == ColorTags(space=6, range=1)
 
 
@@ -142,7 +143,7 @@ def test_full_range_video_stays_full_range(tmp_path) -> None:
     with VideoReader(clip, yuv=True) as reader:
         assert reader.yuv
         source = next(iter(reader)).yuv
-    result = Pipeline(quality="fast", progress=False, debug_video=False).mirror(clip, tmp_path / "out")
+    result = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False).mirror(clip, tmp_path / "out")
     assert probe(result.outputs["left"]).colors.range == 2
     with av.open(str(result.outputs["left"])) as container:
         first = next(container.decode(video=0)).to_ndarray()

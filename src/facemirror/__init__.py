@@ -32,7 +32,14 @@ __version__ = "0.1.0"
 #: public name -> module that defines it, imported lazily
 _LAZY = {
     "Pipeline": "facemirror.pipeline",
-    "MirrorResult": "facemirror.pipeline",
+    "JobResult": "facemirror.results",
+    "MirrorResult": "facemirror.results",
+    "AUResult": "facemirror.results",
+    "PipelineConfig": "facemirror.settings",
+    "Runtime": "facemirror.settings",
+    "Tracking": "facemirror.settings",
+    "Mirroring": "facemirror.settings",
+    "Outputs": "facemirror.settings",
     "probe": "facemirror.video",
     "VideoReader": "facemirror.video",
     "VideoWriter": "facemirror.video",

@@ -1,12 +1,4 @@
-"""The face stage every job shares: follow one face through a video with the embedded face model.
-
-MediaPipe-style tracking (landmarks of one frame give the next frame's crop)
-is fast and steady, but can drift onto something that is not the face. So
-the detector also runs on a schedule (``redetect_seconds``) besides when the
-mesh's presence score drops. The face followed is the detector's best face
-(the most confident, which in practice is the largest, most frontal one);
-see docs/architecture.md.
-"""
+"""The face stage every job shares: the face tracker's face in each frame, with its head pose and raw midline."""
 
 from __future__ import annotations
 
@@ -14,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facemirror.face.base import FaceTracker, TrackedFace
 from facemirror.mirror.midline import HeadPose, Midline, estimate_midline, head_pose
-from facemirror.models.face_landmarker import FaceLandmarker, LandmarkResult
 from facemirror.timing import StageTimes
 from facemirror.video import Frame
 
@@ -25,7 +17,7 @@ class FaceFrame:
     """A decoded frame and what the face stage found in it (all None without a face)."""
 
     frame: Frame
-    face: LandmarkResult | None
+    face: TrackedFace | None
     pose: HeadPose | None
     midline: Midline | None
 
@@ -39,35 +31,22 @@ class FaceFrame:
         return "none" if self.face is None else self.face.source
 
 
-class FaceFollower:
-    """Landmarks, head pose and raw midline of the followed face, frame after frame."""
+class FaceStage:
+    """Runs the tracker on each frame and adds head pose and (``midline=True``) the raw midline fit."""
 
-    def __init__(
-        self, landmarker: FaceLandmarker, redetect_seconds: float | None, times: StageTimes, midline: bool = True
-    ) -> None:
-        self.landmarker = landmarker
-        self.redetect_seconds = redetect_seconds
+    def __init__(self, tracker: FaceTracker, times: StageTimes, midline: bool = True) -> None:
+        self.tracker = tracker
         self.times = times
         #: fit the raw midline (the mirror jobs); extract_aus only needs landmarks and head pose
         self.midline = midline
-        self._last_detection: float | None = None
-        landmarker.reset()
+        tracker.reset()
 
     def __call__(self, frame: Frame) -> FaceFrame:
-        due = (
-            self.redetect_seconds is not None
-            and self._last_detection is not None
-            and frame.timestamp - self._last_detection >= self.redetect_seconds
-        )
-        if due:
-            self.landmarker.reset()
         with self.times.measure("landmarks"):
-            face = self.landmarker.track(frame.image)
+            face = self.tracker.track(frame.image, frame.timestamp)
         if face is None:
             return FaceFrame(frame, None, None, None)
-        if face.source == "detected":
-            self._last_detection = frame.timestamp
         with self.times.measure("midline" if self.midline else "head_pose"):
-            pose = head_pose(face.landmarks)
-            midline = estimate_midline(face.landmarks, pose=pose) if self.midline else None
+            pose = head_pose(face.landmarks, face.layout)
+            midline = estimate_midline(face.landmarks, face.layout, pose=pose) if self.midline else None
         return FaceFrame(frame, face, pose, midline)

@@ -19,7 +19,7 @@ from facemirror.atomic import atomic_output
 from facemirror.timing import WAIT_PREFIX
 
 if TYPE_CHECKING:
-    from facemirror.pipeline import JobResult
+    from facemirror.results import JobResult
 
 #: stages in pipeline order (others follow alphabetically)
 STAGE_ORDER = (
@@ -126,18 +126,12 @@ def profile_from_timings(
     }
 
 
-def _job_name(result: JobResult) -> str:
-    if "csv" in result.outputs:
-        return "extract_aus"
-    return "run" if "left_csv" in result.outputs else "mirror"
-
-
 def profile_dict(result: JobResult) -> dict[str, Any]:
     """The profile of a finished job as plain data (what ``.profile.json`` holds)."""
     data = profile_from_timings(result.timings, result.threads, result.frames)
     return {
         "input": str(result.input),
-        "job": _job_name(result),
+        "job": result.job,
         "video": f"{result.video.width}x{result.video.height} @ {float(result.video.fps):.3f} fps",
         "encoder": result.encoder,
         "engines": {name: f"{e.get('backend', '?')}/{e.get('provider', '?')}" for name, e in result.engines.items()},

@@ -1,10 +1,10 @@
 """Action-unit output: the OpenFace-2.0-compatible CSV schema, its writer and reader, and blink (AU45)."""
 
-from facemirror.aus.angles import openface_gaze_angles, openface_pose
-from facemirror.aus.blink import Blink, au45, au45_intensity, mesh_ear, video_baseline, wflw_ear
+from facemirror.aus.blink import Blink, au45, au45_intensity, layout_ear, mesh_ear, video_baseline, wflw_ear
 from facemirror.aus.reader import read_csv
-from facemirror.aus.schema import FrameOutputs, blendshape_dict, columns_for, row_for_frame
+from facemirror.aus.schema import FrameOutputs, au_columns, blendshape_dict, column_sources, row_for_frame
 from facemirror.aus.writer import AUCsvWriter
+from facemirror.openface_angles import openface_gaze_angles, openface_pose
 
 __all__ = [
     "AUCsvWriter",
@@ -12,8 +12,10 @@ __all__ = [
     "FrameOutputs",
     "au45",
     "au45_intensity",
+    "au_columns",
     "blendshape_dict",
-    "columns_for",
+    "column_sources",
+    "layout_ear",
     "mesh_ear",
     "openface_gaze_angles",
     "openface_pose",

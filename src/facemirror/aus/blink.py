@@ -5,13 +5,14 @@ the corner-to-corner distance, ``EAR = (|p2-p6| + |p3-p5|) / (2 |p1-p4|)``;
 about 0.25-0.35 for an open eye, near 0 for a closed one, in image pixels so
 it needs no calibration. Sides are the SUBJECT's.
 
-- MediaPipe mesh: p1..p6 = outer corner, the 3rd and 5th of the 7 upper-lid
-  points, inner corner, the 5th and 3rd lower-lid points (subject's right
-  eye 33, 160, 158, 133, 153, 144; left eye 263, 387, 385, 362, 380, 373).
-- WFLW (98 points, STAR): ring 60-67 is the eye on the image left, i.e. the
-  subject's RIGHT eye, corners 60/64, lid pairs 61-67, 62-66, 63-65; ring
-  68-75 is the subject's LEFT eye, corners 68/72, pairs 69-75, 70-74, 71-73.
-  The EAR is the mean of the three lid distances over the corner distance.
+The points come from the landmark layout (:class:`~facemirror.layouts.EyeRing`):
+the two corners and the facing lid points. MediaPipe mesh: the outer and inner
+corners and the 3rd and 5th of the 7 points on each lid (subject's right eye
+33, 160, 158, 133, 153, 144; left eye 263, 387, 385, 362, 380, 373). WFLW (98
+points, STAR): ring 60-67 is the eye on the image left, i.e. the subject's
+RIGHT eye, corners 60/64, lid pairs 61-67, 62-66, 63-65; ring 68-75 is the
+subject's LEFT eye, corners 68/72, pairs 69-75, 70-74, 71-73. The EAR is the
+mean of the facing lid distances over the corner distance.
 
 Intensity: linear in ``EAR / open_EAR`` from 0 at the open-eye EAR to 5 at
 ``CLOSED_FRACTION`` of it, clipped to [0, 5]. ``open_EAR`` is per eye and per
@@ -34,28 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facemirror.models import facemesh_topology as mesh
-
-#: (p1 outer corner, p2, p3 upper lid, p4 inner corner, p5, p6 lower lid), p2 above p6 and p3 above p5.
-MESH_RIGHT_EYE = (
-    mesh.RIGHT_EYE_OUTER,
-    int(mesh.RIGHT_EYE_UPPER[2]),
-    int(mesh.RIGHT_EYE_UPPER[4]),
-    mesh.RIGHT_EYE_INNER,
-    int(mesh.RIGHT_EYE_LOWER[4]),
-    int(mesh.RIGHT_EYE_LOWER[2]),
-)
-MESH_LEFT_EYE = (
-    mesh.LEFT_EYE_OUTER,
-    int(mesh.LEFT_EYE_UPPER[2]),
-    int(mesh.LEFT_EYE_UPPER[4]),
-    mesh.LEFT_EYE_INNER,
-    int(mesh.LEFT_EYE_LOWER[4]),
-    int(mesh.LEFT_EYE_LOWER[2]),
-)
-#: WFLW eye rings as (corner, corner, upper lid points, lower lid points facing them).
-WFLW_RIGHT_EYE = (60, 64, (61, 62, 63), (67, 66, 65))
-WFLW_LEFT_EYE = (68, 72, (69, 70, 71), (75, 74, 73))
+from facemirror.layouts import MEDIAPIPE_478, WFLW_98, EyeRing, LandmarkLayout
 
 #: Open-eye EAR used when a video has too few face frames for its own baseline (MediaPipe mesh, frontal face).
 DEFAULT_OPEN_EAR = 0.28
@@ -82,24 +62,27 @@ def eye_aspect_ratio(
     return height / width if width > 0 else float("nan")
 
 
+def layout_ear(landmarks: np.ndarray, layout: LandmarkLayout) -> tuple[float, float]:
+    """``(left, right)`` EAR of the subject's eyes, from the layout's eye rings (NaN for an eye it does not have)."""
+    return _ring_ear(landmarks, layout.eyes.get("left")), _ring_ear(landmarks, layout.eyes.get("right"))
+
+
 def mesh_ear(landmarks: np.ndarray) -> tuple[float, float]:
-    """``(left, right)`` EAR of the subject's eyes from MediaPipe's 468/478-point mesh."""
-    return _six_point_ear(landmarks, MESH_LEFT_EYE), _six_point_ear(landmarks, MESH_RIGHT_EYE)
+    """``(left, right)`` EAR of the subject's eyes from MediaPipe's 478-point mesh."""
+    return layout_ear(landmarks, MEDIAPIPE_478)
 
 
 def wflw_ear(landmarks: np.ndarray) -> tuple[float, float]:
     """``(left, right)`` EAR of the subject's eyes from WFLW's 98 points (STAR)."""
     if len(landmarks) != 98:
         raise ValueError(f"WFLW landmarks must have 98 points, got {len(landmarks)}")
-    return _ring_ear(landmarks, WFLW_LEFT_EYE), _ring_ear(landmarks, WFLW_RIGHT_EYE)
+    return layout_ear(landmarks, WFLW_98)
 
 
-def _six_point_ear(landmarks: np.ndarray, p: tuple[int, ...]) -> float:
-    return eye_aspect_ratio(landmarks, (p[0], p[3]), (p[1], p[2]), (p[5], p[4]))
-
-
-def _ring_ear(landmarks: np.ndarray, ring: tuple[int, int, tuple[int, ...], tuple[int, ...]]) -> float:
-    return eye_aspect_ratio(landmarks, (ring[0], ring[1]), ring[2], ring[3])
+def _ring_ear(landmarks: np.ndarray, eye: EyeRing | None) -> float:
+    if eye is None:
+        return float("nan")
+    return eye_aspect_ratio(landmarks, (eye.outer, eye.inner), eye.ear_upper, eye.ear_lower)
 
 
 def video_baseline(ears: Sequence[float] | np.ndarray, default: float = DEFAULT_OPEN_EAR) -> float:

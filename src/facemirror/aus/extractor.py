@@ -1,14 +1,15 @@
-"""The AU stage: per-frame face outputs in, OpenFace-style CSV rows out, AU crops batched through the network.
+"""The AU stage: per-frame faces in, OpenFace-style CSV rows out, AU crops batched through the AU model.
 
-Frames arrive in order with their landmarks (or None when no face was
-found), each for one of the extractor's CSVs (``run()`` writes one per
-mirrored side). Cheap per-frame work (blink, blendshapes, the crop) happens
-in ``add``; crops of every CSV share one batch, which the AU network runs on
-one worker thread, so it overlaps decoding, the face stage and the mirror
-stage, and one set of network activations is alive at a time (two sides on
-two threads would hold two). Each crop is preprocessed either in ``add`` or
-on the worker, whichever thread has time to spare. Rows are written strictly
-in frame order, one per frame and CSV.
+Frames arrive in order with their face (or None when no face was found),
+each for one of the extractor's CSVs (``run()`` writes one per mirrored
+side). Cheap per-frame work (blink, head pose, a landmark-input model such as
+the blendshapes, the crop) happens in ``add``; crops of every CSV share one
+batch, which a crop-input model runs on one worker thread, so it overlaps
+decoding, the face stage and the mirror stage, and one set of network
+activations is alive at a time. A model with the batched split
+(``preprocess_crop`` + ``predict_inputs``) has each crop preprocessed either
+in ``add`` or on the worker, whichever thread has time to spare. Rows are
+written strictly in frame order, one per frame and CSV.
 """
 
 from __future__ import annotations
@@ -19,35 +20,26 @@ from typing import Any
 
 import numpy as np
 
-from facemirror.aus.angles import openface_pose
-from facemirror.aus.blink import mesh_ear
-from facemirror.aus.crop import au_box
-from facemirror.aus.schema import FrameOutputs, blendshape_dict, row_for_frame
+from facemirror.aus.blink import layout_ear
+from facemirror.aus.schema import FrameOutputs, row_for_frame
 from facemirror.aus.writer import AUCsvWriter
+from facemirror.layouts import LandmarkLayout
 from facemirror.mirror.midline import HeadPose
-from facemirror.models.mtl import BATCH_SIZE
+from facemirror.models.base import AUModel
+from facemirror.openface_angles import openface_pose
 from facemirror.timing import StageTimes
 from facemirror.video.stream import BackgroundWorker
 
-#: names accepted for ``au_model``
-AU_MODEL_CHOICES = ("auto", "openface3", "blendshapes")
 
+@dataclass
+class AUFace:
+    """One face for the AU stage: landmarks in ``layout``, the crop ``box``, the tracker's confidence, head pose."""
 
-def choose_au_model(requested: str) -> tuple[str, str]:
-    """The AU model to run for ``requested`` and why: ``auto`` means OpenFace 3.0 when its weights are installed."""
-    from facemirror.weights import status
-
-    if requested not in AU_MODEL_CHOICES:
-        raise ValueError(f"au_model must be one of {', '.join(AU_MODEL_CHOICES)}, not {requested!r}")
-    if requested != "auto":
-        return requested, "asked for"
-    state, path = status("mtl")
-    if state == "installed":
-        return "openface3", f"OpenFace 3.0 MTL weights are installed ({path})"
-    return "blendshapes", (
-        f"OpenFace 3.0 MTL weights are {state} (get them with: facemirror weights fetch mtl); "
-        "using the embedded Face Landmarker's blendshapes"
-    )
+    landmarks: np.ndarray
+    layout: LandmarkLayout
+    box: np.ndarray
+    confidence: float
+    pose: HeadPose | None = None
 
 
 @dataclass
@@ -61,11 +53,17 @@ class _Pending:
     crop_index: int | None
 
 
-class AUExtractor:
-    """Turns per-frame landmarks into rows of AU CSVs (``writers``: stream name -> CSV).
+def _has_split(model: AUModel | None) -> bool:
+    """Whether the model offers the batched split (``preprocess_crop`` + ``predict_inputs``)."""
+    return callable(getattr(model, "preprocess_crop", None)) and callable(getattr(model, "predict_inputs", None))
 
-    ``mtl`` (OpenFace 3.0's network) scores face crops in batches of
-    ``batch_size``; ``blendshapes`` scores each frame's landmarks. Blink
+
+class AUExtractor:
+    """Turns per-frame faces into rows of AU CSVs (``writers``: stream name -> CSV).
+
+    ``model`` (any :class:`~facemirror.models.base.AUModel`, or None for blink
+    and pose only) scores face crops in batches of ``batch_size``, or each
+    face's landmarks as it arrives (``model.inputs == "landmarks"``). Blink
     (eye aspect ratio) and head pose come from the landmarks. Call
     :meth:`close` at the end: it runs the last batch and waits for the writes.
 
@@ -78,10 +76,9 @@ class AUExtractor:
     def __init__(
         self,
         writers: Mapping[str, AUCsvWriter],
+        model: AUModel | None = None,
         *,
-        mtl: Any = None,
-        blendshapes: Any = None,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         times: StageTimes | None = None,
         name: str = "aus",
         preprocess_on_add: bool = False,
@@ -89,11 +86,12 @@ class AUExtractor:
         if not writers:
             raise ValueError("AUExtractor needs at least one CSV writer")
         self.writers = dict(writers)
-        self.mtl = mtl
-        self.blendshapes = blendshapes
-        self.batch_size = max(1, batch_size)
+        self.model = model
+        self.uses_crops = model is not None and model.inputs == "crops"
+        self.batch_size = max(1, batch_size or getattr(model, "batch_size", 4))
         self.times = times or StageTimes()
-        self.preprocess_on_add = preprocess_on_add
+        self.split = _has_split(model)
+        self.preprocess_on_add = preprocess_on_add and self.split
         self._pending: list[_Pending] = []
         self._crops: list[np.ndarray] = []
         self._worker: BackgroundWorker[tuple[list[_Pending], list[np.ndarray]]] = BackgroundWorker(
@@ -106,45 +104,33 @@ class AUExtractor:
         frame: int,
         timestamp: float,
         image: np.ndarray | None,
-        landmarks: np.ndarray | None,
-        confidence: float,
-        pose: HeadPose | None,
+        face: AUFace | None,
         *,
         yuv: bool = False,
     ) -> None:
-        """Queue frame number ``frame`` (from 1) of CSV ``stream``; ``landmarks`` None means no face in it.
+        """Queue frame number ``frame`` (from 1) of CSV ``stream``; ``face`` None means no face in it.
 
         ``image`` is BGR, or I420 with ``yuv=True`` (only the face crop is converted); it may be None when
-        the AU model reads landmarks only (no ``mtl``).
+        the model reads landmarks only.
         """
         if stream not in self.writers:
             raise KeyError(f"no AU CSV called {stream!r} (have {', '.join(self.writers)})")
-        if landmarks is None:
+        if face is None:
             self._pending.append(_Pending(stream, frame, timestamp, None, None))
         else:
             outputs = FrameOutputs(
-                confidence=float(confidence),
-                ear=mesh_ear(landmarks),
-                head_pose=openface_pose(*pose) if pose is not None else None,
+                confidence=float(face.confidence),
+                ear=layout_ear(face.landmarks, face.layout),
+                head_pose=openface_pose(*face.pose) if face.pose is not None else None,
             )
-            if self.blendshapes is not None:
-                with self.times.measure("blendshapes"):
-                    outputs.blendshapes = blendshape_dict(self.blendshapes.predict(landmarks))
             crop_index = None
-            if self.mtl is not None:
-                if image is None:
-                    raise ValueError("OpenFace 3.0's network needs the frame's pixels; got no image")
-                crop = self.mtl.crops(image, [au_box(landmarks)], yuv=yuv)[0]
-                # never a view: it would keep the whole frame alive until its batch runs
-                if self.preprocess_on_add:
-                    with self.times.measure("au_preprocess"):
-                        self._crops.append(self.mtl.preprocess_crop(crop))
-                else:
-                    with self.times.measure("au_crop"):
-                        self._crops.append(crop.copy())
-                crop_index = len(self._crops) - 1
+            if self.model is not None and not self.uses_crops:
+                with self.times.measure(self.model.name):
+                    outputs.cells = self.model.cells(self.model.predict([face.landmarks]), 0)
+            elif self.model is not None:
+                crop_index = self._add_crop(image, face.box, yuv)
             self._pending.append(_Pending(stream, frame, timestamp, outputs, crop_index))
-        if self.mtl is None or len(self._crops) >= self.batch_size:
+        if not self.uses_crops or len(self._crops) >= self.batch_size:
             self._submit()
 
     def close(self) -> None:
@@ -156,6 +142,20 @@ class AUExtractor:
         """Stop without writing what is still queued."""
         self._worker.cancel()
 
+    def _add_crop(self, image: np.ndarray | None, box: np.ndarray, yuv: bool) -> int:
+        assert self.model is not None
+        if image is None:
+            raise ValueError(f"the AU model {self.model.name} needs the frame's pixels; got no image")
+        crop = self.model.crops(image, [box], yuv=yuv)[0]
+        # never a view: it would keep the whole frame alive until its batch runs
+        if self.preprocess_on_add:
+            with self.times.measure("au_preprocess"):
+                self._crops.append(self.model.preprocess_crop(crop))  # type: ignore[attr-defined]
+        else:
+            with self.times.measure("au_crop"):
+                self._crops.append(crop.copy())
+        return len(self._crops) - 1
+
     def _submit(self) -> None:
         if self._pending:
             self._worker.put((self._pending, self._crops))
@@ -163,21 +163,23 @@ class AUExtractor:
 
     def _run_batch(self, batch: tuple[list[_Pending], list[np.ndarray]]) -> None:
         pending, crops = batch
-        prediction = None
-        if crops:
-            if self.preprocess_on_add:
-                inputs = np.stack(crops)
-            else:
-                with self.times.measure("au_preprocess"):
-                    inputs = self.mtl.preprocess(crops)["image"]
-            with self.times.measure("au_model"):
-                prediction = self.mtl.predict_inputs(inputs)
+        prediction = self._predict(crops) if crops else None
         for item in pending:
             outputs = item.outputs
             if outputs is not None and prediction is not None and item.crop_index is not None:
-                mtl_outputs = FrameOutputs.from_prediction(prediction, item.crop_index, outputs.confidence)
-                outputs.au_probabilities = mtl_outputs.au_probabilities
-                outputs.emotion_logits = mtl_outputs.emotion_logits
-                outputs.emotion_probabilities = mtl_outputs.emotion_probabilities
-                outputs.gaze = mtl_outputs.gaze
+                assert self.model is not None
+                outputs.cells = self.model.cells(prediction, item.crop_index)
             self.writers[item.stream].write(row_for_frame(item.frame, item.timestamp, outputs))
+
+    def _predict(self, crops: list[np.ndarray]) -> Any:
+        model: Any = self.model
+        if not self.split:
+            with self.times.measure("au_model"):
+                return model.predict(crops)
+        if self.preprocess_on_add:
+            inputs = np.stack(crops)
+        else:
+            with self.times.measure("au_preprocess"):
+                inputs = np.stack([model.preprocess_crop(crop) for crop in crops])
+        with self.times.measure("au_model"):
+            return model.predict_inputs(inputs)

@@ -10,7 +10,9 @@ Adding a backend is one module that subclasses :class:`Backend` and calls
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import platform
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -107,7 +109,23 @@ class Backend(ABC):
         return []
 
 
+def default_threads(sharing: int = 1) -> int:
+    """Intra-op threads when none are asked for: ``FACEMIRROR_THREADS``, else the cores split between
+    ``sharing`` engines that run at the same time."""
+    env = os.environ.get("FACEMIRROR_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, (os.cpu_count() or 1) // max(1, sharing))
+
+
 _REGISTRY: dict[str, Backend] = {}
+#: the built-in backends' modules, imported on first use (each registers itself)
+BUILTIN_MODULES = {
+    "coreml": "facemirror.backends.coreml_engine",
+    "litert": "facemirror.backends.litert_engine",
+    "onnx": "facemirror.backends.onnx_engine",
+    "torch": "facemirror.backends.torch_engine",
+}
 
 
 def register_backend(backend: Backend) -> Backend:
@@ -197,13 +215,8 @@ def select_engine(source: NetworkSource, preference: str | Sequence[str] = "auto
     raise BackendUnavailable(f"no backend could load {source.name} ({detail})", reasons)
 
 
-_BUILTINS_LOADED = False
-
-
 def _ensure_builtin_backends() -> None:
-    """Import the built-in backend modules once (each registers itself)."""
-    global _BUILTINS_LOADED
-    if _BUILTINS_LOADED:
-        return
-    _BUILTINS_LOADED = True
-    from facemirror.backends import coreml_engine, litert_engine, onnx_engine, torch_engine  # noqa: F401
+    """Import the built-in backend modules not yet registered (each registers itself on import)."""
+    for name, module in BUILTIN_MODULES.items():
+        if name not in _REGISTRY:
+            importlib.import_module(module)

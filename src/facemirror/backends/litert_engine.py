@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from facemirror.backends.base import Backend, Engine, EngineInfo, NetworkSource, register_backend
-from facemirror.backends.onnx_engine import default_threads
+from facemirror.backends.base import Backend, Engine, EngineInfo, NetworkSource, default_threads, register_backend
 from facemirror.errors import BackendUnavailable, NotApplicable
 from facemirror.optional import available
 

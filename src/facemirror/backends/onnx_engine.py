@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from facemirror.backends.base import Backend, Engine, EngineInfo, NetworkSource, register_backend
+from facemirror.backends.base import Backend, Engine, EngineInfo, NetworkSource, default_threads, register_backend
 from facemirror.errors import BackendUnavailable
 
 #: execution providers in the order ``auto`` prefers them
 PROVIDER_PREFERENCE = ("CoreMLExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 _DEVICE = {"CoreMLExecutionProvider": "ane", "CUDAExecutionProvider": "cuda", "CPUExecutionProvider": "cpu"}
-
-
-def default_threads(sharing: int = 1) -> int:
-    """Intra-op threads when none are asked for: ``FACEMIRROR_THREADS``, else the cores split between
-    ``sharing`` engines that run at the same time."""
-    env = os.environ.get("FACEMIRROR_THREADS")
-    if env:
-        return max(1, int(env))
-    return max(1, (os.cpu_count() or 1) // max(1, sharing))
 
 
 class OnnxEngine(Engine):

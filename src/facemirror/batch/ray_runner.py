@@ -10,13 +10,12 @@ at the same path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import FAILED, VideoOutcome
-from facemirror.batch.worker import process_in_worker
+from facemirror.batch.worker import PipelineRecipe, process_in_worker
 from facemirror.optional import require
 
 
@@ -35,25 +34,20 @@ class RayOptions:
 
 
 def ray_execute(
-    options: Mapping[str, Any], job: str, tasks: list[VideoTask], ray_options: RayOptions
+    recipe: PipelineRecipe, job: str, tasks: list[VideoTask], ray_options: RayOptions
 ) -> Iterator[tuple[VideoTask, VideoOutcome]]:
     """Submit every video as a Ray task and yield ``(task, outcome)`` in the order they finish."""
     ray = require("ray", "facemirror batch --ray")
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=ray_options.address, include_dashboard=False)
-    options = {
-        **options,
-        "threads": options.get("threads") or max(1, int(ray_options.num_cpus)),
-        "progress": False,
-    }
     remote = ray.remote(
         num_cpus=ray_options.num_cpus,
         num_gpus=ray_options.num_gpus,
         max_retries=ray_options.max_retries,
         retry_exceptions=False,
     )(process_in_worker)
-    pending = {remote.remote(options, job, task): task for task in tasks}
+    pending = {remote.remote(recipe, job, task): task for task in tasks}
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

@@ -25,8 +25,9 @@ from facemirror.atomic import check_writable_dir
 from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
 from facemirror.batch.state import clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
-from facemirror.batch.worker import JOBS, init_worker, process_in_worker, run_job, worker_pipeline
+from facemirror.batch.worker import JOBS, PipelineRecipe, init_worker, process_in_worker, run_job
 from facemirror.errors import BatchError
+from facemirror.settings import PipelineConfig
 
 if TYPE_CHECKING:
     from facemirror.batch.ray_runner import RayOptions
@@ -56,8 +57,19 @@ def size_workers(workers: int | None, threads: int | None, cores: int) -> tuple[
     return workers, threads or max(1, cores // workers)
 
 
+def as_pipeline(spec: Pipeline | PipelineConfig | Mapping[str, Any] | None, progress: bool = True) -> Pipeline:
+    """A Pipeline from what ``run_many`` accepts: one, a PipelineConfig, Pipeline keyword arguments, or None."""
+    from facemirror.pipeline import Pipeline
+
+    if isinstance(spec, Pipeline):
+        return spec
+    if isinstance(spec, PipelineConfig):
+        return Pipeline.from_config(spec, progress=progress)
+    return Pipeline(**{"progress": progress, **dict(spec or {})})
+
+
 def run_many(
-    pipeline_options: Mapping[str, Any] | None,
+    pipeline: Pipeline | PipelineConfig | Mapping[str, Any] | None,
     inputs: str | Path | Sequence[str | Path],
     out_dir: str | Path,
     *,
@@ -69,20 +81,24 @@ def run_many(
     workers: int | None = None,
     ray: RayOptions | None = None,
     progress: bool = True,
-    pipeline: Pipeline | None = None,
 ) -> BatchResult:
     """Run ``job`` ("run", "mirror" or "aus") on every video of ``inputs``, writing under ``out_dir``.
 
-    ``inputs`` is a folder (its videos, with ``recursive`` those of its
-    subfolders too) or a list of files and folders; IN/a/b.mp4 goes to
-    OUT/a/b/. Videos finished by an earlier run with the same input, job
-    and options are skipped unless ``force``. ``workers`` > 1 runs a local
-    spawn process pool; ``ray`` sends each video to a Ray cluster instead.
-    ``pipeline`` (in-process runs only) reuses an already built Pipeline.
+    ``pipeline`` is a :class:`~facemirror.pipeline.Pipeline`, a
+    :class:`~facemirror.settings.PipelineConfig`, Pipeline keyword arguments,
+    or None (the defaults). ``inputs`` is a folder (its videos, with
+    ``recursive`` those of its subfolders too) or a list of files and folders;
+    IN/a/b.mp4 goes to OUT/a/b/. Videos finished by an earlier run with the
+    same input, job and configuration are skipped unless ``force``.
+    ``workers`` > 1 runs a local spawn process pool; ``ray`` sends each video
+    to a Ray cluster instead. Worker processes rebuild a pipeline made from
+    names from its configuration; one holding instances of the user's own
+    classes is pickled, or refused with a BatchError when it cannot be.
     """
     if job not in JOBS:
         raise ValueError(f"job must be one of {', '.join(JOBS)}, not {job!r}")
-    options = dict(pipeline_options or {})
+    built = as_pipeline(pipeline, progress)
+    config = built.config
     out = check_writable_dir(out_dir).resolve()
     exts = normalize_extensions(extensions)
     root, videos = collect(inputs, exts, recursive, exclude=out)
@@ -98,7 +114,7 @@ def run_many(
     stamps: dict[str, dict[str, Any]] = {}
     for task in tasks:
         stamps[task.rel] = stamp = fingerprint(task.source, checksum)
-        done = None if force else find_done(out, task, job, options, stamp)
+        done = None if force else find_done(out, task, job, config, stamp)
         if done is not None:
             book.add(done)
         else:
@@ -108,9 +124,9 @@ def run_many(
 
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
     with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
-        for task, outcome in _executor(options, job, todo, workers, ray, progress, pipeline):
+        for task, outcome in _executor(built, job, todo, workers, ray):
             if outcome.status == DONE:
-                write_done(out, task, job, options, stamps[task.rel], outcome)
+                write_done(out, task, job, config, stamps[task.rel], outcome)
             else:
                 log.warning("%s failed: %s", task.rel, outcome.error)
             book.add(outcome)
@@ -120,13 +136,7 @@ def run_many(
 
 
 def _executor(
-    options: dict[str, Any],
-    job: str,
-    tasks: list[VideoTask],
-    workers: int | None,
-    ray: RayOptions | None,
-    progress: bool,
-    pipeline: Pipeline | None,
+    pipeline: Pipeline, job: str, tasks: list[VideoTask], workers: int | None, ray: RayOptions | None
 ) -> Executor:
     """Pick where the videos run: Ray, a process pool, or this process (workers == 1)."""
     if not tasks:
@@ -134,16 +144,14 @@ def _executor(
     if ray is not None:
         from facemirror.batch.ray_runner import ray_execute
 
-        return ray_execute(options, job, tasks, ray)
-    n, threads = size_workers(workers, options.get("threads"), available_cores())
+        threads = pipeline.runtime.threads or max(1, int(ray.num_cpus))
+        return ray_execute(PipelineRecipe.of(pipeline, threads), job, tasks, ray)
+    n, threads = size_workers(workers, pipeline.runtime.threads, available_cores())
     n = min(n, len(tasks))
-    options = {**options, "threads": threads}
     if n == 1:
-        if pipeline is None:
-            pipeline = worker_pipeline({**options, "progress": progress})
         return _inline(pipeline, job, tasks)
     # per-video bars from several processes garble the terminal: workers run without them
-    return _pool({**options, "progress": False}, job, tasks, n)
+    return _pool(PipelineRecipe.of(pipeline, threads), job, tasks, n)
 
 
 def _inline(pipeline: Pipeline, job: str, tasks: list[VideoTask]) -> Executor:
@@ -152,19 +160,19 @@ def _inline(pipeline: Pipeline, job: str, tasks: list[VideoTask]) -> Executor:
         yield task, run_job(pipeline, job, task)
 
 
-def _pool(options: dict[str, Any], job: str, tasks: list[VideoTask], workers: int) -> Executor:
+def _pool(recipe: PipelineRecipe, job: str, tasks: list[VideoTask], workers: int) -> Executor:
     """Videos on a spawn process pool, at most ``workers`` in flight; a dead worker fails only its videos."""
     context = multiprocessing.get_context("spawn")
     queue = deque(tasks)
     while queue:
         broken = False
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(options,))
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(recipe,))
         running: dict[Future[VideoOutcome], VideoTask] = {}
         try:
             while running or (queue and not broken):
                 while queue and not broken and len(running) < workers:
                     task = queue.popleft()
-                    running[pool.submit(process_in_worker, options, job, task)] = task
+                    running[pool.submit(process_in_worker, recipe, job, task)] = task
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     task = running.pop(future)

@@ -3,16 +3,14 @@
 ``OUT_DIR/.facemirror/done/<relative input path>.json`` is written (atomically)
 only after the job returned, i.e. after every output was complete and renamed
 into place. It records the input's fingerprint (size and mtime, or sha256
-with ``checksum=True``), the job, the options that shape the outputs, and
+with ``checksum=True``), the job, the pipeline configuration that shapes the outputs, and
 each output's size. A video is skipped only while all of these still match;
 a crash before the marker is written simply means the video runs again.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import inspect
 import json
 import time
 from collections.abc import Mapping
@@ -22,11 +20,12 @@ from typing import Any
 from facemirror.atomic import atomic_output
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import SKIPPED, VideoOutcome
+from facemirror.settings import PipelineConfig
 
 MARKER_DIR = Path(".facemirror") / "done"
 
-#: pipeline options that change speed, not the outputs: a change does not redo finished videos
-NEUTRAL_OPTIONS = frozenset({"threads", "progress", "profile"})
+#: runtime settings that change speed, not the outputs: a change does not redo finished videos
+NEUTRAL_RUNTIME = frozenset({"threads", "au_batch_size"})
 
 
 def marker_path(out_dir: Path, task: VideoTask) -> Path:
@@ -46,21 +45,11 @@ def fingerprint(path: Path, checksum: bool = False) -> dict[str, Any]:
     return {"size": st.st_size, "sha256": digest.hexdigest()}
 
 
-def recorded_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The pipeline options that shape the outputs, defaults filled in, as plain JSON values (as read from a marker)."""
-
-    def plain(value: Any) -> Any:
-        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else str(value)  # type: ignore[arg-type]
-
-    from facemirror.pipeline import Pipeline
-
-    defaults = {
-        name: param.default
-        for name, param in inspect.signature(Pipeline).parameters.items()
-        if param.default is not inspect.Parameter.empty
-    }
-    kept = {k: v for k, v in sorted({**defaults, **options}.items()) if k not in NEUTRAL_OPTIONS}
-    result: dict[str, Any] = json.loads(json.dumps(kept, default=plain))
+def recorded_config(config: PipelineConfig) -> dict[str, Any]:
+    """The configuration that shapes the outputs, as plain JSON values (as read back from a marker)."""
+    data = config.to_dict()
+    data["runtime"] = {k: v for k, v in data["runtime"].items() if k not in NEUTRAL_RUNTIME}
+    result: dict[str, Any] = json.loads(json.dumps(data))
     return result
 
 
@@ -68,7 +57,7 @@ def write_done(
     out_dir: Path,
     task: VideoTask,
     job: str,
-    options: Mapping[str, Any],
+    config: PipelineConfig,
     stamp: Mapping[str, Any],
     outcome: VideoOutcome,
 ) -> Path:
@@ -82,7 +71,7 @@ def write_done(
         "input": task.rel,
         "fingerprint": dict(stamp),
         "job": job,
-        "options": recorded_options(options),
+        "config": recorded_config(config),
         "outputs": outputs,
         "frames": outcome.frames,
         "seconds": outcome.seconds,
@@ -95,16 +84,16 @@ def write_done(
 
 
 def find_done(
-    out_dir: Path, task: VideoTask, job: str, options: Mapping[str, Any], stamp: Mapping[str, Any]
+    out_dir: Path, task: VideoTask, job: str, config: PipelineConfig, stamp: Mapping[str, Any]
 ) -> VideoOutcome | None:
-    """A ``skipped`` outcome if ``task`` was done before with this input, job and options, outputs intact."""
+    """A ``skipped`` outcome if ``task`` was done before with this input, job and configuration, outputs intact."""
     try:
         record = json.loads(marker_path(out_dir, task).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if record.get("fingerprint") != dict(stamp) or record.get("job") != job:
         return None
-    if record.get("options") != recorded_options(options):
+    if record.get("config") != recorded_config(config):
         return None
     outputs = {}
     for name, entry in record.get("outputs", {}).items():

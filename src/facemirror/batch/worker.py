@@ -1,20 +1,26 @@
 """Run one job on one video, in whichever process holds the pipeline (the caller, a pool worker, a Ray worker).
 
-A worker process builds its :class:`~facemirror.pipeline.Pipeline` once and
-reuses it (models load once per process, not once per video). Errors become
-a ``failed`` outcome instead of an exception, so one bad video never stops a
-batch; only ``KeyboardInterrupt``/``SystemExit`` propagate.
+A batch hands its pipeline to worker processes as a :class:`PipelineRecipe`:
+the plain configuration of a pipeline built from names (each worker builds
+the same parts), or the pickled pipeline when it holds instances of the
+user's own classes. A worker builds its :class:`~facemirror.pipeline.Pipeline`
+once and reuses it (models load once per process, not once per video).
+Errors become a ``failed`` outcome instead of an exception, so one bad video
+never stops a batch; only ``KeyboardInterrupt``/``SystemExit`` propagate.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import pickle
 import time
-from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import DONE, FAILED, VideoOutcome, error_message
+from facemirror.errors import BatchError
 
 if TYPE_CHECKING:
     from facemirror.pipeline import Pipeline
@@ -28,27 +34,73 @@ JOBS = {
     "aus": "<stem>.csv, the AUs of the original video (Pipeline.extract_aus)",
 }
 
+
+@dataclass(frozen=True)
+class PipelineRecipe:
+    """How a worker process rebuilds the batch's pipeline: a config (plain data) or a pickled pipeline."""
+
+    config: dict[str, Any] | None = None
+    pickled: bytes | None = None
+    threads: int | None = None
+    profile: bool = False
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, threads: int | None = None) -> PipelineRecipe:
+        """The recipe of ``pipeline``; a BatchError when it holds instances that cannot be pickled."""
+        if pipeline.built_from_names:
+            return cls(config=pipeline.config.to_dict(), threads=threads, profile=pipeline.profile)
+        try:
+            pickled = pickle.dumps(pipeline)
+        except Exception as exc:
+            parts = ", ".join(p for p in (pipeline.config.face, pipeline.config.au_model) if "." in p)
+            raise BatchError(
+                f"this pipeline uses instances ({parts}) that cannot be sent to worker processes "
+                f"({type(exc).__name__}: {exc}); run the batch with workers=1, or make the classes picklable, "
+                "or register them by name (facemirror.registry)"
+            ) from exc
+        return cls(pickled=pickled, threads=threads, profile=pipeline.profile)
+
+    def build(self, progress: bool = False) -> Pipeline:
+        """The pipeline, built in this process."""
+        import dataclasses
+
+        from facemirror.pipeline import Pipeline
+        from facemirror.settings import PipelineConfig
+
+        if self.pickled is not None:
+            pipeline: Pipeline = pickle.loads(self.pickled)
+            pipeline.progress = progress
+        else:
+            config = PipelineConfig.from_dict(self.config or {})
+            pipeline = Pipeline.from_config(config, progress=progress, profile=self.profile)
+        if self.threads is not None:
+            pipeline.runtime = dataclasses.replace(pipeline.runtime, threads=self.threads)
+        return pipeline
+
+    @property
+    def key(self) -> str:
+        """Identifies the recipe (its config, pickle and overrides)."""
+        return json.dumps([self.config, self.pickled.hex() if self.pickled else None, self.threads, self.profile])
+
+
 _pipelines: dict[str, Pipeline] = {}
 
 
-def worker_pipeline(options: Mapping[str, Any]) -> Pipeline:
-    """This process's Pipeline for ``options``, built on first use."""
-    from facemirror.pipeline import Pipeline
-
-    key = repr(sorted(options.items()))
-    if key not in _pipelines:
-        _pipelines[key] = Pipeline(**options)
-    return _pipelines[key]
+def worker_pipeline(recipe: PipelineRecipe) -> Pipeline:
+    """This process's Pipeline for ``recipe``, built on first use."""
+    if recipe.key not in _pipelines:
+        _pipelines[recipe.key] = recipe.build()
+    return _pipelines[recipe.key]
 
 
-def init_worker(options: Mapping[str, Any]) -> None:
+def init_worker(recipe: PipelineRecipe) -> None:
     """Process-pool initializer: build the worker's Pipeline before its first video."""
-    worker_pipeline(options)
+    worker_pipeline(recipe)
 
 
-def process_in_worker(options: Mapping[str, Any], job: str, task: VideoTask) -> VideoOutcome:
+def process_in_worker(recipe: PipelineRecipe, job: str, task: VideoTask) -> VideoOutcome:
     """Pool/Ray entry point: ``job`` on ``task`` with this process's Pipeline."""
-    return run_job(worker_pipeline(options), job, task)
+    return run_job(worker_pipeline(recipe), job, task)
 
 
 def run_job(pipeline: Pipeline, job: str, task: VideoTask) -> VideoOutcome:

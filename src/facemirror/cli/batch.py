@@ -9,7 +9,8 @@ import click
 
 from facemirror.batch import VIDEO_EXTENSIONS, RayOptions, run_many
 from facemirror.batch.worker import JOBS
-from facemirror.cli.options import pipeline_options, pop_pipeline_kwargs
+from facemirror.cli.options import AU_MODEL, pipeline_options, pop_pipeline_config
+from facemirror.pipeline import Pipeline
 
 
 @click.command("batch")
@@ -46,6 +47,7 @@ from facemirror.cli.options import pipeline_options, pop_pipeline_kwargs
 @click.option(
     "--profile", is_flag=True, help="Write each video's profile (where the time went) as <stem>.profile.txt/.json."
 )
+@AU_MODEL
 @pipeline_options
 @click.pass_context
 def batch_cmd(
@@ -64,6 +66,7 @@ def batch_cmd(
     ray_gpus: float,
     ray_retries: int,
     profile: bool,
+    au_model: str,
     **params: Any,
 ) -> None:
     """Process every video in IN_DIR; IN_DIR/a/b.mp4 -> OUT_DIR/a/b/, plus OUT_DIR/batch_summary.csv.
@@ -76,8 +79,9 @@ def batch_cmd(
     ray = None
     if use_ray or ray_address:
         ray = RayOptions(address=ray_address, num_cpus=ray_cpus, num_gpus=ray_gpus, max_retries=ray_retries)
+    pipeline = Pipeline.from_config(pop_pipeline_config(params, au_model), progress=not quiet, profile=profile)
     result = run_many(
-        {**pop_pipeline_kwargs(params), "profile": profile},
+        pipeline,
         in_dir,
         out_dir,
         job=job,

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from facemirror.aus.extractor import AU_MODEL_CHOICES
-from facemirror.cli.options import BACKEND, THREADS, pipeline_options, pop_pipeline_kwargs
-from facemirror.pipeline import JobResult, Pipeline
+from facemirror.cli.options import AU_MODEL, aus_options, pipeline_options, pop_pipeline_config
+from facemirror.pipeline import Pipeline
 from facemirror.profiling import profile_report
+from facemirror.results import JobResult
 
 _OUT_DIR = click.option(
     "-o",
@@ -18,14 +18,6 @@ _OUT_DIR = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     help="Output folder (default: <video folder>/<stem>_facemirror).",
 )
-_AU_MODEL = click.option(
-    "--au-model",
-    type=click.Choice(list(AU_MODEL_CHOICES)),
-    default="auto",
-    show_default=True,
-    help="openface3 (needs its weights: facemirror weights fetch mtl), blendshapes (embedded), or auto.",
-)
-
 _PROFILE = click.option(
     "--profile", is_flag=True, help="Print where the time went; also saved as <stem>.profile.txt/.json."
 )
@@ -35,8 +27,9 @@ def _quiet(ctx: click.Context) -> bool:
     return bool(ctx.obj and ctx.obj.get("quiet"))
 
 
-def _pipeline(ctx: click.Context, params: dict[str, Any], **extra: Any) -> Pipeline:
-    return Pipeline(**pop_pipeline_kwargs(params), progress=not _quiet(ctx), **extra)
+def _pipeline(ctx: click.Context, params: dict[str, Any], au_model: str = "auto", profile: bool = False) -> Pipeline:
+    config = pop_pipeline_config(params, au_model)
+    return Pipeline.from_config(config, progress=not _quiet(ctx), profile=profile)
 
 
 def _report(ctx: click.Context, result: JobResult, profile: bool) -> None:
@@ -50,7 +43,7 @@ def _report(ctx: click.Context, result: JobResult, profile: bool) -> None:
 @click.command("run")
 @click.argument("video", type=click.Path(path_type=Path))
 @_OUT_DIR
-@_AU_MODEL
+@AU_MODEL
 @pipeline_options
 @_PROFILE
 @click.pass_context
@@ -60,7 +53,7 @@ def run_cmd(ctx: click.Context, video: Path, out_dir: Path | None, au_model: str
     Writes VIDEO's left- and right-mirrored videos, a debug video, a midline
     CSV, an AU CSV per mirrored face, and a provenance .json beside each.
     """
-    result = _pipeline(ctx, params, au_model=au_model, profile=profile).run(video, out_dir)
+    result = _pipeline(ctx, params, au_model, profile).run(video, out_dir)
     _report(ctx, result, profile)
 
 
@@ -84,22 +77,12 @@ def mirror_cmd(ctx: click.Context, video: Path, out_dir: Path | None, profile: b
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder for <stem>.csv (default: beside the video).",
 )
-@_AU_MODEL
-@BACKEND
-@THREADS
+@aus_options
 @_PROFILE
 @click.pass_context
-def aus_cmd(
-    ctx: click.Context,
-    video: Path,
-    out_dir: Path | None,
-    au_model: str,
-    backend: str,
-    threads: int | None,
-    profile: bool,
-) -> None:
+def aus_cmd(ctx: click.Context, video: Path, out_dir: Path | None, au_model: str, profile: bool, **params: Any) -> None:
     """Write VIDEO's per-frame action units as an OpenFace-2.0-style CSV (<stem>.csv)."""
-    pipeline = Pipeline(backend, threads=threads, au_model=au_model, progress=not _quiet(ctx), profile=profile)
+    pipeline = _pipeline(ctx, params, au_model, profile)
     csv_path = (out_dir / f"{video.stem}.csv") if out_dir is not None else None
     result = pipeline.extract_aus(video, csv_path)
     _report(ctx, result, profile)

@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
-from facemirror.pipeline import QUALITY
+from facemirror.registry import AU_MODELS, FACE_TRACKERS
+from facemirror.settings import QUALITY, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,10 +26,55 @@ THREADS = click.option(
     type=int,
     help="Inference threads per network (default: half the cores; the face and AU networks run at once).",
 )
+FACE = click.option(
+    "--face",
+    type=click.Choice(list(FACE_TRACKERS)),
+    default="mediapipe",
+    show_default=True,
+    help="Face tracker: mediapipe (embedded, offline) or openface3 (RetinaFace + STAR; needs their weights: "
+    "facemirror weights fetch retinaface star). See facemirror backends.",
+)
+AU_MODEL = click.option(
+    "--au-model",
+    type=click.Choice(["auto", *AU_MODELS]),
+    default="auto",
+    show_default=True,
+    help="openface3 (needs its weights: facemirror weights fetch mtl), blendshapes (embedded), or auto.",
+)
+COLUMNS = click.option(
+    "--only-produced-columns",
+    is_flag=True,
+    help="AU CSVs: write only the columns something fills, not every OpenFace 2.0 column.",
+)
+
+
+def _face_box(_: click.Context, __: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        box = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
+        raise click.BadParameter(f"expected X,Y,W,H in first-frame pixels with a positive size, got {value!r}")
+    return box
+
+
+_TRACKING = (
+    click.option(
+        "--face-box",
+        callback=_face_box,
+        metavar="X,Y,W,H",
+        help="Follow the face in this box of the first frame (pixels) instead of the largest, most central one.",
+    ),
+    click.option("--face-index", type=click.IntRange(min=0), help="Follow the N-th face from the left (0 = leftmost)."),
+)
 
 _OPTIONS = (
+    FACE,
     BACKEND,
     THREADS,
+    *_TRACKING,
     click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides."),
     click.option(
         "--hold",
@@ -47,24 +93,38 @@ _OPTIONS = (
         help="Encoder speed/size trade-off.",
     ),
     click.option("--no-audio", is_flag=True, help="Do not copy the audio into the mirrored videos."),
+    COLUMNS,
 )
 
 
 def pipeline_options(command: F) -> F:
-    """Add the Pipeline's options to a click command; read them back with :func:`pop_pipeline_kwargs`."""
+    """Add the Pipeline's options to a click command; read them back with :func:`pop_pipeline_config`."""
     for option in reversed(_OPTIONS):
         command = option(command)
     return command
 
 
-def pop_pipeline_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """Take the values of :func:`pipeline_options` out of a command's ``params`` as Pipeline keyword arguments."""
-    return {
-        "backend": params.pop("backend"),
-        "threads": params.pop("threads"),
-        "selfie": params.pop("selfie"),
-        "hold_seconds": params.pop("hold_seconds"),
-        "debug_video": params.pop("debug_video"),
-        "quality": params.pop("quality"),
-        "copy_audio": not params.pop("no_audio"),
-    }
+def aus_options(command: F) -> F:
+    """The options of ``facemirror aus``: a face tracker, an AU model, where they run, which face, which columns."""
+    for option in reversed((FACE, AU_MODEL, BACKEND, THREADS, *_TRACKING, COLUMNS)):
+        command = option(command)
+    return command
+
+
+def pop_pipeline_config(params: dict[str, Any], au_model: str = "auto") -> PipelineConfig:
+    """Take the values of :func:`pipeline_options` (or :func:`aus_options`) out of ``params`` as a PipelineConfig."""
+    backend = params.pop("backend")
+    return PipelineConfig(
+        face=params.pop("face"),
+        au_model=au_model,
+        selfie=params.pop("selfie", False),
+        runtime=Runtime(backend=backend, threads=params.pop("threads")),
+        tracking=Tracking(face_box=params.pop("face_box"), face_index=params.pop("face_index")),
+        mirroring=Mirroring(hold_seconds=params.pop("hold_seconds", 0.5)),
+        outputs=Outputs(
+            debug_video=params.pop("debug_video", True),
+            quality=params.pop("quality", "balanced"),
+            copy_audio=not params.pop("no_audio", False),
+            openface_columns=not params.pop("only_produced_columns"),
+        ),
+    )

@@ -92,7 +92,7 @@ def draw_debug(
         _text(out, label, (6, step), font)
         top += step + 8
     _text(out, f"frame {frame_index}", (6, top), font)
-    if pose is not None:
+    if pose is not None and np.isfinite(pose).all():  # a layout without pose points gives NaN
         _text(out, f"yaw {pose.yaw:+.0f} pitch {pose.pitch:+.0f} roll {pose.roll:+.0f}", (6, top + step), font)
     if midline is not None:
         _text(out, f"midline {midline.angle_deg:+.1f} deg", (6, top + 2 * step), font)

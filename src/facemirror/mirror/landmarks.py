@@ -1,4 +1,4 @@
-"""The landmarks of a mirrored face: one half of the mesh kept, the other half its reflection.
+"""The landmarks of a mirrored face: one half of the layout's points kept, the other half their reflection.
 
 ``run()`` crops the AU network's input and measures blinks on the mirrored
 frames without running the face model again: the mirrored face's landmarks
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from facemirror.layouts import MEDIAPIPE_478, LandmarkLayout
 from facemirror.mirror.midline import Midline
-from facemirror.models.facemesh_topology import LEFT_RIGHT_PAIRS
 
 
 def reflect_points(points: np.ndarray, midline: Midline) -> np.ndarray:
@@ -23,17 +23,18 @@ def reflect_points(points: np.ndarray, midline: Midline) -> np.ndarray:
     return out
 
 
-def mirrored_landmarks(landmarks: np.ndarray, midline: Midline, keep_mesh_left: bool) -> np.ndarray:
-    """The mesh of the face made of two copies of one half.
+def mirrored_landmarks(
+    landmarks: np.ndarray, midline: Midline, keep_subject_left: bool, layout: LandmarkLayout = MEDIAPIPE_478
+) -> np.ndarray:
+    """The landmarks of the face made of two copies of one half.
 
-    ``keep_mesh_left`` keeps the points the mesh labels as the subject's left
-    (the left-mirrored output of a non-selfie recording); each point of the
-    other half is replaced by the reflection of its partner. Points on the
-    sagittal line are kept as they are.
+    ``keep_subject_left`` keeps the points the layout labels as the subject's
+    left (the left-mirrored output of a non-selfie recording); each point of
+    the other half is replaced by the reflection of its partner. Sagittal and
+    unpaired points are kept as they are.
     """
-    kept, replaced = (LEFT_RIGHT_PAIRS[:, 0], LEFT_RIGHT_PAIRS[:, 1])
-    if not keep_mesh_left:
-        kept, replaced = replaced, kept
+    pairs = layout.mirror_pairs
+    kept, replaced = (pairs[:, 0], pairs[:, 1]) if keep_subject_left else (pairs[:, 1], pairs[:, 0])
     out = np.array(landmarks, dtype=np.float64, copy=True)
     out[replaced] = reflect_points(out[kept], midline)
     return out

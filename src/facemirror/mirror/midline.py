@@ -32,8 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from facemirror.models.facemesh_canonical import CANONICAL_VERTICES
-from facemirror.models.facemesh_topology import MIDLINE_PAIRS, MIDLINE_SAGITTAL
+from facemirror.layouts import MEDIAPIPE_478, LandmarkLayout
 
 #: Above this |yaw| (degrees) a split along the midline is not a valid half-face comparison.
 MAX_VALID_YAW_DEG = 25.0
@@ -42,7 +41,7 @@ _IRLS_ITERATIONS = 10
 
 
 class HeadPose(NamedTuple):
-    """Head rotation in degrees (see :func:`head_pose` for the signs)."""
+    """Head rotation in degrees (see :func:`head_pose` for the signs); NaN when the layout has no pose points."""
 
     yaw: float
     pitch: float
@@ -98,11 +97,8 @@ class Midline:
         return (px + lo * dx, py + lo * dy), (px + hi * dx, py + hi * dy)
 
 
-def _as_xy(landmarks: np.ndarray) -> np.ndarray:
-    lm = np.asarray(landmarks, dtype=np.float64)
-    if lm.ndim != 2 or lm.shape[0] < len(CANONICAL_VERTICES) or lm.shape[1] not in (2, 3):
-        raise ValueError(f"expected face-mesh landmarks of shape (468 or 478, 2 or 3), got {lm.shape}")
-    return lm[:, :2]
+#: the pose of a layout without pose points: unknown, never invented
+UNKNOWN_POSE = HeadPose(math.nan, math.nan, math.nan)
 
 
 def fit_symmetry_axis(
@@ -133,18 +129,23 @@ def fit_symmetry_axis(
 
 def estimate_midline(
     landmarks: np.ndarray,
-    pairs: np.ndarray = MIDLINE_PAIRS,
-    sagittal: np.ndarray = MIDLINE_SAGITTAL,
+    layout: LandmarkLayout = MEDIAPIPE_478,
+    *,
+    pairs: np.ndarray | None = None,
+    sagittal: np.ndarray | None = None,
     pose: HeadPose | None = None,
 ) -> Midline:
     """Robust symmetry axis of one face's landmarks (x, y in pixels; a z column is ignored).
 
-    ``pairs`` (subject's left first) and ``sagittal`` default to the rigid upper face and
-    nose (see ``facemesh_topology``). The point of the result is the foot of the
+    The points are the ``layout``'s rigid midline pairs (subject's left first)
+    and sagittal points (for the mesh: the rigid upper face and nose), unless
+    ``pairs``/``sagittal`` are given. The point of the result is the foot of the
     perpendicular from the centroid of the points used. ``pose`` (the same
     landmarks' :func:`head_pose`, if already computed) gives the yaw.
     """
-    xy = _as_xy(landmarks)
+    xy = layout.check(landmarks)[:, :2]
+    pairs = layout.midline_pairs if pairs is None else pairs
+    sagittal = layout.midline_sagittal if sagittal is None else sagittal
     idx = np.concatenate([np.asarray(pairs, dtype=np.int64), np.repeat(np.asarray(sagittal, np.int64)[:, None], 2, 1)])
     left, right = xy[idx[:, 0]], xy[idx[:, 1]]
     size = float(np.ptp(xy[idx.ravel()], axis=0).max()) or 1.0
@@ -164,24 +165,28 @@ def estimate_midline(
         direction=(float(-n[1]), float(n[0])),
         residual_px=rms,
         inlier_fraction=float(np.mean(weights >= 1.0)),
-        yaw_deg=(pose or head_pose(landmarks)).yaw,
+        yaw_deg=(pose or head_pose(landmarks, layout)).yaw,
     )
 
 
-def head_pose(landmarks: np.ndarray) -> HeadPose:
+def head_pose(landmarks: np.ndarray, layout: LandmarkLayout = MEDIAPIPE_478) -> HeadPose:
     """Head yaw, pitch, roll in degrees from the 2-D landmarks (scaled-orthographic fit).
 
-    The 468 mesh points are fitted by a 2x4 affine camera to MediaPipe's canonical face
-    model; the nearest scaled rotation gives R = Ry(-yaw) Rx(-pitch) Rz(roll) in camera
+    The layout's pose points are fitted by a 2x4 affine camera to their 3-D model
+    (for the mesh: all 468 vertices of MediaPipe's canonical face model); the
+    nearest scaled rotation gives R = Ry(-yaw) Rx(-pitch) Rz(roll) in camera
     axes (x right, y down, z into the scene; identity = looking straight at the camera).
     Signs: yaw > 0 when the nose turns towards the image right, pitch > 0 when it turns
     up, roll > 0 when the face is rotated clockwise in the image. Perspective is
     ignored (no camera intrinsics needed): good to a few degrees, which is what a
-    debug overlay and a "turned too far" flag need.
+    debug overlay and a "turned too far" flag need. A layout without pose points
+    gives :data:`UNKNOWN_POSE` (NaN).
     """
-    xy = _as_xy(landmarks)[: len(CANONICAL_VERTICES)]
-    model = np.hstack([CANONICAL_VERTICES, np.ones((len(CANONICAL_VERTICES), 1))])
-    affine, *_ = np.linalg.lstsq(model, xy, rcond=None)
+    xy = layout.check(landmarks)[:, :2]
+    if layout.pose_points is None or layout.pose_model is None:
+        return UNKNOWN_POSE
+    model = np.hstack([layout.pose_model, np.ones((len(layout.pose_model), 1))])
+    affine, *_ = np.linalg.lstsq(model, xy[layout.pose_points], rcond=None)
     u, _, vt = np.linalg.svd(affine[:3].T, full_matrices=False)
     rows = u @ vt
     rotation = np.vstack([rows, np.cross(rows[0], rows[1])]) @ np.diag([1.0, -1.0, -1.0])

@@ -16,7 +16,11 @@ variable frame rates are handled exactly):
 
 Frames without a face keep the last smoothed midline for up to ``hold_seconds``
 (status ``"held"``), then get none (``"none"``: the frame passes through
-unmirrored). Frames before the first face get none.
+unmirrored). Frames before the first face get none. Neither stage ever
+reaches across a gap in the face longer than ``hold_seconds`` (a new segment
+starts after it), so a face that comes back is never averaged with where it
+was before. The yaw is smoothed where it is known (a landmark layout without
+pose points gives NaN, which stays NaN).
 
 :func:`smooth_midlines` does this for a whole video; :class:`StreamingSmoother` gives
 the identical result frame by frame with a delay of ``median_half_window +
@@ -77,7 +81,7 @@ def _signals(midline: Midline, previous_angle: float | None) -> np.ndarray:
 
 def _centred_median(times: np.ndarray, values: np.ndarray, t: float, half: float) -> np.ndarray:
     inside = np.abs(times - t) <= half + _EPS
-    return np.median(values[inside], axis=0)
+    return np.median(values[inside], axis=0)  # a NaN yaw (no pose points) stays NaN, the rest is unaffected
 
 
 def _local_fit(times: np.ndarray, values: np.ndarray, t: float, params: SmoothingParams) -> np.ndarray:
@@ -118,9 +122,13 @@ def smooth_midlines(
         rows.append(_signals(midlines[i], float(rows[-1][0]) if rows else None))  # type: ignore[arg-type]
     times = t_all[face]
     raw = np.array(rows).reshape(len(face), 4)
+    segment = np.cumsum(np.diff(times, prepend=-np.inf) > p.hold_seconds + _EPS)
     halves = [_median_half(t, start, end, p) for t, (start, end) in zip(times, _run_bounds(t_all, midlines))]
     med = np.array([_centred_median(times, raw, t, h) for t, h in zip(times, halves)]).reshape(len(face), 4)
-    smooth = {i: _to_midline(_local_fit(times, med, t, p), midlines[i]) for i, t in zip(face, times)}  # type: ignore[arg-type]
+    smooth = {
+        i: _to_midline(_local_fit(times[segment == g], med[segment == g], t, p), midlines[i])  # type: ignore[arg-type]
+        for i, t, g in zip(face, times, segment)
+    }
     holder = _Holder(p.hold_seconds)
     return [holder.result(float(t), m, smooth.get(i)) for i, (t, m) in enumerate(zip(t_all, midlines))]
 
@@ -172,10 +180,12 @@ class StreamingSmoother:
 
     def __init__(self, params: SmoothingParams | None = None) -> None:
         self.params = params or SmoothingParams()
-        self._pending: deque[tuple[float, Midline | None]] = deque()  # frames not yet emitted
+        self._pending: deque[tuple[float, Midline | None, int]] = deque()  # frames (time, midline, segment) to emit
         self._raw: deque[tuple[float, np.ndarray]] = deque()  # face frames for the median stage
-        self._med: deque[tuple[float, np.ndarray]] = deque()  # median outputs for the fit stage
-        self._unmedianed: deque[tuple[float, int]] = deque()  # face frames (time, run) whose median is not computed
+        self._med: deque[tuple[float, np.ndarray, int]] = deque()  # median outputs (time, values, segment)
+        self._unmedianed: deque[tuple[float, int, int]] = deque()  # face frames (time, run, segment) not medianed
+        self._segment = 0  # face frames further apart than the hold time are in different segments
+        self._last_face = -math.inf
         self._runs: dict[int, list[float]] = {}  # run -> [first face time, last face time or inf while open]
         self._run: int | None = None  # the run the newest face frame belongs to, while no face-less frame followed
         self._next_run = 0
@@ -189,15 +199,18 @@ class StreamingSmoother:
         if t <= self._newest:
             raise ValueError(f"timestamps must increase: {t} after {self._newest}")
         self._newest = t
-        self._pending.append((t, midline))
+        if midline is not None and t - self._last_face > self.params.hold_seconds + _EPS:
+            self._segment += 1
+        self._pending.append((t, midline, self._segment))
         if midline is not None:
+            self._last_face = t
             if self._run is None:
                 self._run, self._next_run = self._next_run, self._next_run + 1
                 self._runs[self._run] = [t, math.inf]
             sig = _signals(midline, self._last_angle)
             self._last_angle = float(sig[0])
             self._raw.append((t, sig))
-            self._unmedianed.append((t, self._run))
+            self._unmedianed.append((t, self._run, self._segment))
         else:
             self._close_run()
         return self._drain(final=False)
@@ -218,22 +231,22 @@ class StreamingSmoother:
         # so exactly the frames the offline version uses are in the buffers.
         p = self.params
         while self._unmedianed and (final or self._newest - self._unmedianed[0][0] > p.median_half_window + _EPS):
-            tm, run = self._unmedianed.popleft()
+            tm, run, segment = self._unmedianed.popleft()
             start, end = self._runs[run]
             times = np.array([r[0] for r in self._raw])
             values = np.array([r[1] for r in self._raw])
-            self._med.append((tm, _centred_median(times, values, tm, _median_half(tm, start, end, p))))
+            self._med.append((tm, _centred_median(times, values, tm, _median_half(tm, start, end, p)), segment))
             if self._unmedianed and self._unmedianed[0][1] != run:
                 del self._runs[run]
             while self._raw and self._raw[0][0] < tm - p.median_half_window - _TRIM:
                 self._raw.popleft()
         out: list[SmoothedMidline] = []
         while self._pending and (final or self._newest - self._pending[0][0] > p.lookahead + 2 * _EPS):
-            t, raw = self._pending.popleft()
+            t, raw, segment = self._pending.popleft()
             smoothed = None
             if raw is not None:
-                times = np.array([m[0] for m in self._med])
-                values = np.array([m[1] for m in self._med])
+                times = np.array([m[0] for m in self._med if m[2] == segment])
+                values = np.array([m[1] for m in self._med if m[2] == segment])
                 smoothed = _to_midline(_local_fit(times, values, t, p), raw)
             out.append(self._holder.result(t, raw, smoothed))
             while self._med and self._med[0][0] < t - p.fit_half_window - _TRIM:

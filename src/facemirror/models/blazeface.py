@@ -20,7 +20,7 @@ import numpy as np
 
 from facemirror.backends import select_engine
 from facemirror.errors import FaceMirrorError
-from facemirror.models.base import Detector, Face
+from facemirror.models.base import Detector, Face, Model
 from facemirror.models.landmarker_source import landmarker_source
 from facemirror.models.roi import Roi, warp
 
@@ -50,7 +50,7 @@ def letterbox_roi(height: int, width: int) -> Roi:
     return Roi(width / 2, height / 2, side, side, 0.0)
 
 
-class BlazeFace(Detector):
+class BlazeFace(Model, Detector):
     """Finds faces (box, score, 6 keypoints) in a BGR image, matching MediaPipe's FaceDetector."""
 
     name = "blazeface"

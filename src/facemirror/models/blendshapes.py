@@ -1,4 +1,9 @@
-"""MediaPipe's 52 face blendshape scores from 146 of the 478 face-mesh landmarks (x, y in image pixels)."""
+"""MediaPipe's 52 face blendshape scores from 146 of the 478 face-mesh landmarks (x, y in image pixels).
+
+:class:`Blendshapes` is the network; :class:`BlendshapeAUs` is the same network
+as an :class:`~facemirror.models.base.AUModel` (one ``bs_<name>`` column per score),
+the embedded AU model of the pipeline.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ import numpy as np
 
 from facemirror.backends import select_engine
 from facemirror.errors import FaceMirrorError
-from facemirror.models.base import Model
-from facemirror.models.facemesh_topology import NUM_LANDMARKS
+from facemirror.layouts import MEDIAPIPE_478
+from facemirror.layouts.mediapipe_topology import NUM_LANDMARKS
+from facemirror.models.base import AUModel, AUPrediction, Model
 from facemirror.models.landmarker_source import landmarker_source
 
 #: the landmarks the blendshape network reads, in its input order
@@ -38,6 +44,8 @@ BLENDSHAPE_NAMES: tuple[str, ...] = (
     "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
     "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight",
 )  # fmt: skip
+#: the AU CSV column of each score: ``bs_`` and the name (``bs_neutral``, ``bs_browDownLeft``, ...)
+BLENDSHAPE_COLUMNS = tuple(f"bs_{name.lstrip('_')}" for name in BLENDSHAPE_NAMES)
 
 
 class Blendshapes(Model):
@@ -81,3 +89,28 @@ class Blendshapes(Model):
     def predict(self, landmarks: np.ndarray) -> np.ndarray:
         """``(52,)`` blendshape scores for one face's ``(478, 2+)`` landmarks in image pixels."""
         return self.postprocess(self.forward(self.preprocess(landmarks)))
+
+
+class BlendshapeAUs(AUModel):
+    """The blendshape network as an AU model: reads each face's 478 mesh landmarks, writes 52 ``bs_*`` columns."""
+
+    name = "blendshapes"
+    inputs = "landmarks"
+    layout = MEDIAPIPE_478
+    labels = {"blendshapes": BLENDSHAPE_COLUMNS}
+
+    def __init__(self, network: Blendshapes) -> None:
+        self.network = network
+        self.engine = network.engine
+
+    @classmethod
+    def from_weights(
+        cls, path: str | Path | None = None, backend: str | Sequence[str] = "auto", **options: Any
+    ) -> BlendshapeAUs:
+        """The shipped blendshape network (see :meth:`Blendshapes.from_weights`)."""
+        return cls(Blendshapes.from_weights(path, backend, **options))
+
+    def predict(self, items: Sequence[np.ndarray]) -> AUPrediction:
+        """``{"blendshapes": (N, 52)}`` for N faces' ``(478, 2+)`` landmarks."""
+        scores = np.stack([self.network.predict(lm) for lm in items]) if len(items) else np.zeros((0, 52), np.float32)
+        return AUPrediction(values={"blendshapes": scores}, labels={"blendshapes": BLENDSHAPE_COLUMNS})

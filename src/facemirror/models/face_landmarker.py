@@ -3,7 +3,10 @@
 ``process_image`` is MediaPipe's IMAGE mode: detect, take the best face, run
 the mesh on its ROI. ``track`` is VIDEO mode: the first frame (and any frame
 after the face was lost) is detected; later frames reuse the ROI derived from
-the previous frame's landmarks while their presence score stays >= 0.5.
+the previous frame's landmarks while their presence score stays >= 0.5. Its
+two halves are public, so a tracker can choose which detected face to follow
+(:meth:`FaceLandmarker.detect_faces`, :meth:`FaceLandmarker.start`,
+:meth:`FaceLandmarker.follow`; see :mod:`facemirror.face`).
 Unlike MediaPipe, a frame whose tracked presence drops is re-detected at once
 instead of being returned empty, and no temporal smoothing is applied (the
 caller smooths; :class:`~facemirror.models.landmark_smoothing.OneEuroSmoother`
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from facemirror.models.base import Face
 from facemirror.models.blazeface import BlazeFace
 from facemirror.models.blendshapes import Blendshapes
 from facemirror.models.facemesh import FaceMesh, MeshOutput, roi_from_detection, roi_from_landmarks
@@ -111,36 +115,66 @@ class FaceLandmarker:
         return cls(detector, mesh, blend, min_presence, flip_every)
 
     def process_image(self, image: np.ndarray) -> LandmarkResult | None:
-        """The best face in a BGR image (IMAGE mode), or None when no face is found or its presence is low."""
-        return self._detect(image)[0]
+        """The best face in a BGR image (IMAGE mode), or None when no face is found or its presence is low.
+
+        Leaves the tracking state (``track``/``follow``) as it was.
+        """
+        faces = self.detect_faces(image)
+        return self._landmarks_for(image, faces[0])[0] if faces else None
 
     def track(self, image: np.ndarray) -> LandmarkResult | None:
-        """The face in the next video frame (VIDEO mode); None when no face is found."""
-        if self._next_roi is not None:
-            roi = self._next_roi
-            out = self._track_mesh(image, roi)
-            if out.presence[0] >= self.min_presence:
-                lm = out.landmarks[0]
-                self._next_roi = roi_from_landmarks(lm, aligned=self.mesh.symmetric)
-                box = np.concatenate([lm[:, :2].min(axis=0), lm[:, :2].max(axis=0)])
-                return self._result(lm, box, float(out.presence[0]), "tracked", None, roi)
-        result, correction = self._detect(image)
+        """The face in the next video frame (VIDEO mode); None when no face is found.
+
+        Follows the previous frame's face while its presence stays high, else
+        detects and starts from the detector's best face.
+        """
+        result = self.follow(image)
+        if result is not None:
+            return result
+        faces = self.detect_faces(image)
+        if not faces:
+            self.reset()
+            return None
+        return self.start(image, faces[0])
+
+    def detect_faces(self, image: np.ndarray) -> list[Face]:
+        """Every face the detector finds in ``image``, highest score first."""
+        return self.detector.detect(image)
+
+    def start(self, image: np.ndarray, face: Face, roi: Roi | None = None) -> LandmarkResult | None:
+        """Landmarks of the detected ``face`` (mesh ROI from the detection, or ``roi``), and follow it from here.
+
+        None (and nothing followed) when the mesh's presence score is low.
+        """
+        result, correction = self._landmarks_for(image, face, roi)
         self._next_roi = None if result is None else roi_from_landmarks(result.landmarks, self.mesh.symmetric)
         self._hold(correction)
         return result
 
+    def follow(self, image: np.ndarray) -> LandmarkResult | None:
+        """The followed face in the next frame, its ROI from the previous landmarks; None when lost or not following."""
+        if self._next_roi is None:
+            return None
+        roi = self._next_roi
+        out = self._track_mesh(image, roi)
+        if out.presence[0] < self.min_presence:
+            self.reset()
+            return None
+        lm = out.landmarks[0]
+        self._next_roi = roi_from_landmarks(lm, aligned=self.mesh.symmetric)
+        box = np.concatenate([lm[:, :2].min(axis=0), lm[:, :2].max(axis=0)])
+        return self._result(lm, box, float(out.presence[0]), "tracked", None, roi)
+
     def reset(self) -> None:
-        """Forget the tracked face (and any held flip correction): the next ``track`` call detects."""
+        """Forget the followed face (and any held flip correction): the next ``track`` call detects."""
         self._next_roi = None
         self._hold(None)
 
-    def _detect(self, image: np.ndarray) -> tuple[LandmarkResult | None, np.ndarray | None]:
-        """IMAGE mode, and the symmetric pair's flip correction on the final ROI (None without a symmetric mesh)."""
-        faces = self.detector.detect(image)
-        if not faces:
-            return None, None
-        face = faces[0]
-        roi = roi_from_detection(face)
+    def _landmarks_for(
+        self, image: np.ndarray, face: Face, roi: Roi | None = None
+    ) -> tuple[LandmarkResult | None, np.ndarray | None]:
+        """IMAGE mode for one detection, and the symmetric pair's flip correction (None without a symmetric mesh)."""
+        roi = roi or roi_from_detection(face)
         out = self.mesh.run(image, roi)
         if out.presence[0] < self.min_presence:
             return None, None

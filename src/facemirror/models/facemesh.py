@@ -27,9 +27,10 @@ import cv2
 import numpy as np
 
 from facemirror.backends import select_engine
-from facemirror.models.base import Face, LandmarkModel
+from facemirror.layouts import MEDIAPIPE_478
+from facemirror.layouts.mediapipe_topology import MIRROR_PERMUTATION, NUM_LANDMARKS
+from facemirror.models.base import Face, LandmarkModel, Model
 from facemirror.models.blazeface import rgb_crop
-from facemirror.models.facemesh_topology import MIRROR_PERMUTATION, NUM_LANDMARKS
 from facemirror.models.landmarker_source import landmarker_source
 from facemirror.models.roi import Roi, rotation_between, square_roi
 
@@ -83,11 +84,11 @@ def roi_from_landmarks(landmarks: np.ndarray, aligned: bool = False) -> Roi:
     return square_roi(centre[0], centre[1], size[0], size[1], rotation, ROI_SCALE)
 
 
-class FaceMesh(LandmarkModel):
+class FaceMesh(Model, LandmarkModel):
     """478 face landmarks (x, y, z in image pixels) for a face ROI, with a presence score."""
 
     name = "facemesh"
-    num_points = NUM_LANDMARKS
+    layout = MEDIAPIPE_478
 
     def __init__(self, engine: Any, symmetric: bool = False) -> None:
         self.engine = engine

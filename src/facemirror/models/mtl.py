@@ -12,6 +12,7 @@ slices with raw coordinates, so negative ones wrap around).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,10 @@ import cv2
 import numpy as np
 
 from facemirror.backends.base import Engine, select_engine
-from facemirror.errors import NoFaceError
-from facemirror.models.base import AUModel, AUPrediction, Face
+from facemirror.models.base import AUModel, AUPrediction, Model, cut_crops
 from facemirror.models.resample import resize_bilinear_antialias, resize_pil_bilinear
-from facemirror.models.source import checkpoint_source, weights_path
-from facemirror.video import i420
+from facemirror.models.source import NetworkSpec, weights_path
+from facemirror.openface_angles import openface_gaze_angles
 
 # The network's 8 AU outputs, column by column. OpenFace 3.0 names them only in
 # its demo (``demo2.py:au_labels``); its training code picks DISFA columns
@@ -49,28 +49,16 @@ STD_RGB = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 BATCH_SIZE = 4
 #: ``antialias``: torchvision Resize on the float tensor (pip package); ``pil``: PIL BILINEAR on uint8 (GitHub demo)
 RESIZERS = ("antialias", "pil")
-
-
-def crop_box(box: Any, image_shape: Sequence[int], margin: float = 0.0) -> tuple[int, int, int, int]:
-    """Integer ``(x1, y1, x2, y2)`` crop of a face box inside an image of ``image_shape``.
-
-    Coordinates are truncated as ``det[:4].astype(int)`` does; ``margin``
-    grows the box by ``int(margin * w)`` / ``int(margin * h)`` on each side
-    (``demo2.py:scale_bbox``); the result is clipped to the image.
-    """
-    coords = box.box if isinstance(box, Face) else box
-    x1, y1, x2, y2 = (int(v) for v in np.asarray(coords, dtype=np.float64)[:4].astype(np.int64))
-    if margin:
-        dx, dy = int(margin * (x2 - x1)), int(margin * (y2 - y1))
-        x1, y1, x2, y2 = x1 - dx, y1 - dy, x2 + dx, y2 + dy
-    height, width = int(image_shape[0]), int(image_shape[1])
-    x1, x2 = min(max(x1, 0), width), min(max(x2, 0), width)
-    y1, y2 = min(max(y1, 0), height), min(max(y2, 0), height)
-    if x2 <= x1 or y2 <= y1:
-        raise NoFaceError(
-            f"face box {tuple(np.asarray(coords)[:4].tolist())} is empty inside the {width}x{height} image"
-        )
-    return x1, y1, x2, y2
+#: MTL's AU scores are occurrence scores; ``AUxx_c`` is this threshold on them (the one MTL was trained with).
+PRESENCE_THRESHOLD = 0.5
+#: MTL's own CSV columns (after OpenFace 2.0's); it also fills OpenFace's ``AUxx_c`` of its AUs and the gaze angles
+CSV_COLUMNS = (
+    *(f"{au}_p" for au in AU_NAMES),
+    *(f"emotion_{name.lower()}_logit" for name in EMOTION_NAMES),
+    *(f"emotion_{name.lower()}_p" for name in EMOTION_NAMES),
+    "gaze_yaw",
+    "gaze_pitch",
+)
 
 
 def _check_crop(crop: Any) -> np.ndarray:
@@ -88,10 +76,23 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-class MTL(AUModel):
-    """OpenFace 3.0's MTL network: ``predict(crops)`` -> AU scores, emotion logits/probabilities, gaze."""
+class MTL(Model, AUModel):
+    """OpenFace 3.0's MTL network: ``predict(crops)`` -> AU scores, emotion logits/probabilities, gaze.
+
+    In the AU CSVs: ``AUxx_p`` (scores), ``AUxx_c`` (score >= 0.5), emotion logits
+    and probabilities, ``gaze_yaw``/``gaze_pitch`` and OpenFace's gaze angles.
+    """
 
     name = "mtl"
+    labels = {"au": AU_NAMES, "emotion": EMOTION_NAMES, "emotion_prob": EMOTION_NAMES, "gaze": GAZE_NAMES}
+    network = NetworkSpec(
+        "mtl",
+        "facemirror.models.nets.mtl_net:MTLNet",
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        (1, 3, INPUT_SIZE, INPUT_SIZE),
+        {n: {0: "batch"} for n in INPUT_NAMES + OUTPUT_NAMES},
+    )
 
     def __init__(
         self, engine: Engine, *, margin: float = 0.0, resize: str = "antialias", batch_size: int = BATCH_SIZE
@@ -120,33 +121,34 @@ class MTL(AUModel):
         **engine_options: Any,
     ) -> MTL:
         """Load ``path`` (``MTL_backbone.pth`` state dict or ``.onnx``; None = the ``mtl`` manifest entry)."""
-        source = checkpoint_source(
-            cls.name,
-            weights_path(cls.name, path),
-            "facemirror.models.nets.mtl_net:MTLNet",
-            input_names=INPUT_NAMES,
-            output_names=OUTPUT_NAMES,
-            example_inputs=lambda: (np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), np.float32),),
-            dynamic_axes={n: {0: "batch"} for n in INPUT_NAMES + OUTPUT_NAMES},
-            precision=precision,
-        )
+        source = cls.network.source(weights_path(cls.name, path), precision)
         engine = select_engine(source, backend, precision=precision, **engine_options)
         return cls(engine, margin=margin, resize=resize, batch_size=batch_size)
 
     def crops(self, image: np.ndarray, boxes: Sequence[Any], *, yuv: bool = False) -> list[np.ndarray]:
-        """The face crops of ``boxes`` (``Face`` or ``[x1, y1, x2, y2, ...]`` rows) in a BGR image.
+        """The face crops of ``boxes`` (``Face`` or ``[x1, y1, x2, y2, ...]`` rows), grown by ``margin``.
 
         ``yuv=True`` takes an I420 frame (:mod:`facemirror.video.i420`) instead and converts only the crops.
         """
-        if yuv:
-            width, height = i420.size(image)
-            return [i420.region_to_bgr(image, *crop_box(box, (height, width), self.margin)) for box in boxes]
-        _check_crop(image)
-        out = []
-        for box in boxes:
-            x1, y1, x2, y2 = crop_box(box, image.shape, self.margin)
-            out.append(image[y1:y2, x1:x2])
-        return out
+        return cut_crops(image, boxes, yuv=yuv, margin=self.margin)
+
+    def columns(self) -> list[str]:
+        """OpenFace 2.0's presence and gaze-angle columns it fills, then its own (:data:`CSV_COLUMNS`)."""
+        return [*(f"{au}_c" for au in AU_NAMES), "gaze_angle_x", "gaze_angle_y", *CSV_COLUMNS]
+
+    def cells(self, prediction: AUPrediction, index: int) -> dict[str, Any]:
+        """Row ``index`` as CSV cells: AU scores and presence, emotion logits and probabilities, gaze."""
+        row: dict[str, Any] = {}
+        for au, p in zip(AU_NAMES, prediction["au"][index].tolist()):
+            row[f"{au}_p"] = p
+            row[f"{au}_c"] = None if math.isnan(p) else int(p >= PRESENCE_THRESHOLD)
+        for key, suffix in (("emotion", "logit"), ("emotion_prob", "p")):
+            for name, value in zip(EMOTION_NAMES, prediction[key][index].tolist()):
+                row[f"emotion_{name.lower()}_{suffix}"] = value
+        yaw, pitch = prediction["gaze"][index].tolist()
+        row["gaze_yaw"], row["gaze_pitch"] = yaw, pitch
+        row["gaze_angle_x"], row["gaze_angle_y"] = openface_gaze_angles(yaw, pitch)
+        return row
 
     def preprocess_crop(self, crop: np.ndarray) -> np.ndarray:
         """One BGR uint8 crop -> ``(3, 224, 224)`` float32, RGB, ImageNet-normalized."""

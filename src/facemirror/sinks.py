@@ -1,0 +1,167 @@
+"""What a job does with each frame after the face stage: mirror it (``mirror``/``run``) or score its AUs.
+
+The pipeline's one streaming loop feeds every job's frames, in order, to a
+sink: ``push(face_frame)`` per frame, ``close()`` at the end, ``cancel()`` on
+an error. :class:`MirrorSink` smooths the midline with a fixed look-ahead and
+hands each final frame to the mirror stage on its own thread (reflection,
+debug drawing, encoders, midline CSV, and the mirrored faces' AUs for ``run``);
+:class:`AUSink` passes the video's own face to the AU stage.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+from facemirror.aus.extractor import AUExtractor, AUFace
+from facemirror.face_stage import FaceFrame
+from facemirror.layouts import SIDES
+from facemirror.mirror.debug import draw_debug
+from facemirror.mirror.landmarks import mirrored_landmarks
+from facemirror.mirror.midline import head_pose
+from facemirror.mirror.midline_csv import midline_row
+from facemirror.mirror.reflect import mirror_both, mirror_both_i420
+from facemirror.mirror.smoothing import TRACKED, TURNED, SmoothedMidline, StreamingSmoother
+from facemirror.settings import Mirroring, Outputs
+from facemirror.tabular import CsvTableWriter
+from facemirror.timing import StageTimes
+from facemirror.video import VideoInfo, VideoWriter
+from facemirror.video.stream import BackgroundWorker
+
+
+def au_face(ff: FaceFrame) -> AUFace | None:
+    """The AU stage's view of a frame's face (None without one)."""
+    if ff.face is None:
+        return None
+    return AUFace(ff.face.landmarks, ff.face.layout, ff.face.box, ff.face.confidence, ff.pose)
+
+
+class AUSink:
+    """``extract_aus``: each frame's own face to the AU CSV."""
+
+    def __init__(self, extractor: AUExtractor) -> None:
+        self.extractor = extractor
+
+    def push(self, ff: FaceFrame) -> None:
+        frame = ff.frame
+        self.extractor.add("csv", frame.index + 1, frame.timestamp, frame.image, au_face(ff))
+
+    def close(self) -> None:
+        self.extractor.close()
+
+    def cancel(self) -> None:
+        self.extractor.cancel()
+
+
+@dataclass
+class MirrorTargets:
+    """Where the mirror stage writes: the video writers by output name, the midline table, the AU extractor."""
+
+    writers: dict[str, VideoWriter]
+    midline: CsvTableWriter
+    extractor: AUExtractor | None = None
+
+
+class MirrorSink:
+    """``mirror``/``run``: smooth the midline, then reflect, draw, encode and log each frame on a worker thread."""
+
+    def __init__(
+        self,
+        targets: MirrorTargets,
+        info: VideoInfo,
+        mirroring: Mirroring,
+        outputs: Outputs,
+        selfie: bool,
+        times: StageTimes,
+    ) -> None:
+        self.targets = targets
+        self.info = info
+        self.mirroring = mirroring
+        self.outputs = outputs
+        self.selfie = selfie
+        self.times = times
+        self.statuses: Counter[str] = Counter()
+        self._smoother = StreamingSmoother(mirroring.smoothing)
+        self._waiting: deque[FaceFrame] = deque()
+        self._worker: BackgroundWorker[tuple[FaceFrame, SmoothedMidline]] = BackgroundWorker(
+            self._emit, maxsize=4, name="facemirror-mirror", times=times
+        )
+
+    def push(self, ff: FaceFrame) -> None:
+        self._waiting.append(ff)
+        for smoothed in self._smoother.push(ff.frame.timestamp, ff.midline):
+            self._worker.put((self._waiting.popleft(), smoothed))
+
+    def close(self) -> None:
+        for smoothed in self._smoother.flush():
+            self._worker.put((self._waiting.popleft(), smoothed))
+        self._worker.finish()
+        if self.targets.extractor is not None:
+            self.targets.extractor.close()
+
+    def cancel(self) -> None:
+        self._worker.cancel()
+        if self.targets.extractor is not None:
+            self.targets.extractor.cancel()
+
+    def _emit(self, item: tuple[FaceFrame, SmoothedMidline]) -> None:
+        """Mirror stage: reflect, draw, encode and log one frame (runs on the worker thread)."""
+        ff, smoothed = item
+        frame, face, pose = ff.frame, ff.face, ff.pose
+        status = smoothed.status
+        if status == TRACKED and pose is not None and abs(pose.yaw) > self.mirroring.max_yaw_deg:
+            status = TURNED
+        source, mirror = (frame.image, mirror_both) if frame.yuv is None else (frame.yuv, mirror_both_i420)
+        with self.times.measure("reflection"):
+            if smoothed.midline is not None:
+                mirrored = dict(zip(SIDES, mirror(source, smoothed.midline, self.mirroring.feather_px, self.selfie)))
+            else:
+                mirrored = {side: source for side in SIDES}
+        writers = self.targets.writers
+        # fresh arrays (or the decoded frame, which nothing changes): no copy needed to hand them over
+        for side in SIDES:
+            writers[side].write(mirrored[side], frame.pts, copy=False)
+        if "debug" in writers:
+            with self.times.measure("debug"):
+                debug = draw_debug(
+                    frame.image,
+                    ff.landmarks,
+                    smoothed.midline,
+                    face.box if face is not None else None,
+                    frame.index + 1,
+                    pose,
+                    status,
+                    scale=self.outputs.debug_scale,
+                )
+            writers["debug"].write(debug, frame.pts, copy=False)
+        self.targets.midline.write(
+            midline_row(
+                frame.index + 1,
+                frame.timestamp,
+                smoothed,
+                status,
+                face.confidence if face is not None else None,
+                ff.source,
+                pose,
+                self.info.height,
+                self.info.width,
+            )
+        )
+        if self.targets.extractor is not None:
+            self._add_aus(self.targets.extractor, ff, smoothed, mirrored, frame.yuv is not None)
+        self.statuses[status] += 1
+
+    def _add_aus(
+        self, extractor: AUExtractor, ff: FaceFrame, smoothed: SmoothedMidline, mirrored: dict[str, Any], yuv: bool
+    ) -> None:
+        """Queue both mirrored faces for the AU CSVs, with the landmarks mirrored like the image (I420 if ``yuv``)."""
+        face, frame = ff.face, ff.frame
+        for side in SIDES:
+            side_face = None
+            if face is not None and smoothed.midline is not None:
+                keep_left = (side == "left") != self.selfie
+                landmarks = mirrored_landmarks(face.landmarks, smoothed.midline, keep_left, face.layout)
+                pose = head_pose(landmarks, face.layout)
+                side_face = AUFace(landmarks, face.layout, face.box_of(landmarks), face.confidence, pose)
+            extractor.add(side, frame.index + 1, frame.timestamp, mirrored[side], side_face, yuv=yuv)
