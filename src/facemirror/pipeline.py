@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from facemirror.atomic import check_writable_dir
+from facemirror.atomic import OutputGroup, check_writable_dir
 from facemirror.aus.extractor import AUExtractor, choose_au_model
 from facemirror.aus.schema import columns_for
 from facemirror.aus.writer import AUCsvWriter
 from facemirror.backends.onnx_engine import default_threads
 from facemirror.face_stage import FaceFollower, FaceFrame
+from facemirror.locks import locked_outputs
 from facemirror.mirror.debug import draw_debug
 from facemirror.mirror.landmarks import mirrored_landmarks
 from facemirror.mirror.midline import MAX_VALID_YAW_DEG, head_pose
@@ -41,7 +42,7 @@ from facemirror.models.mtl import BATCH_SIZE
 from facemirror.provenance import build_provenance, model_record, write_sidecar
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
-from facemirror.video import VideoInfo, VideoReader, VideoWriter
+from facemirror.video import DecodeReport, VideoInfo, VideoReader, VideoWriter
 from facemirror.video.stream import BackgroundWorker
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ class JobResult:
     encoder_skipped: dict[str, str] = field(default_factory=dict)
     #: thread name -> {stage: seconds} (for the profiler's busy time per thread)
     threads: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: frames the input lost to damaged data, and where it stops being decodable
+    decode: DecodeReport | None = None
 
     @property
     def fps(self) -> float:
@@ -132,6 +135,8 @@ class JobResult:
             lines.append(
                 f"  face: {src.get('detected', 0) + src.get('tracked', 0)} found, {src.get('none', 0)} without"
             )
+        if self.decode is not None and self.decode.damaged:
+            lines.append(f"  damaged input: {self.decode.describe()}")
         if self.au_model:
             lines.append(f"  AU model: {self.au_model} ({self.au_model_reason})")
         lines += [f"  wrote {p}" for p in self.outputs.values()]
@@ -308,7 +313,8 @@ class Pipeline:
             follower = FaceFollower(landmarker, self.redetect_seconds, times, midline=False)
             sources: Counter[str] = Counter()
             frames = 0
-            with AUCsvWriter(csv_file, columns_for(au_name)) as writer:
+            with locked_outputs([csv_file]) as group:
+                writer = group.add(AUCsvWriter(csv_file, columns_for(au_name)))
                 # the face stage has time to spare for AU preprocessing; the AU thread then only runs the network
                 extractor = self._extractor({"csv": writer}, au_name, model, times, preprocess_on_add=True)
                 try:
@@ -324,23 +330,25 @@ class Pipeline:
                 except BaseException:
                     extractor.cancel()
                     raise
-        engines, records = self._models_record(au_name)
-        outputs = {"csv": csv_file}
-        result = JobResult(
-            video,
-            outputs,
-            frames,
-            dict(sources),
-            {},
-            engines,
-            times.as_dict(),
-            info,
-            au_name,
-            reason,
-            threads=times.threads(),
-        )
-        self._write_sidecars(result, records)
-        self._write_profile(result)
+                group.finish()
+                engines, records = self._models_record(au_name)
+                outputs = {"csv": csv_file}
+                result = JobResult(
+                    video,
+                    outputs,
+                    frames,
+                    dict(sources),
+                    {},
+                    engines,
+                    times.as_dict(),
+                    info,
+                    au_name,
+                    reason,
+                    threads=times.threads(),
+                    decode=reader.decode_report,
+                )
+                self._write_sidecars(result, records, group)
+                self._write_profile(result, group)
         return result
 
     def run_many(
@@ -388,35 +396,37 @@ class Pipeline:
                 del paths["debug"]
             if not with_aus:
                 del paths["left_csv"], paths["right_csv"]
-            outputs = self._mirror_outputs(paths, info, au[0] if au else None, times, yuv=reader.yuv)
-            with outputs as (writers, midline_table, au_tables):
-                # the mirror stage is busy: AU preprocessing runs on the AU thread
-                extractor = self._extractor(au_tables, au[0], au[2], times, preprocess_on_add=False) if au else None
-                job = _MirrorJob(self, info, writers, midline_table, extractor, times)
-                job.run(FaceFollower(landmarker, self.redetect_seconds, times), self._progress(reader, info))
-            encoder, skipped = writers["left"].encoder, writers["left"].encoder_report
-        engines, records = self._models_record(au[0] if au else None)
-        result = JobResult(
-            video,
-            paths,
-            job.frames,
-            dict(job.sources),
-            dict(job.statuses),
-            engines,
-            times.as_dict(),
-            info,
-            au[0] if au else None,
-            au[1] if au else "",
-            encoder,
-            skipped,
-            threads=times.threads(),
-        )
-        self._write_sidecars(result, records)
-        self._write_profile(result)
+            with locked_outputs(paths.values()) as group:
+                outputs = self._mirror_outputs(group, paths, info, au[0] if au else None, times, yuv=reader.yuv)
+                with outputs as (writers, midline_table, au_tables):
+                    # the mirror stage is busy: AU preprocessing runs on the AU thread
+                    extractor = self._extractor(au_tables, au[0], au[2], times, preprocess_on_add=False) if au else None
+                    job = _MirrorJob(self, info, writers, midline_table, extractor, times)
+                    job.run(FaceFollower(landmarker, self.redetect_seconds, times), self._progress(reader, info))
+                encoder, skipped = writers["left"].encoder, writers["left"].encoder_report
+                engines, records = self._models_record(au[0] if au else None)
+                result = JobResult(
+                    video,
+                    paths,
+                    job.frames,
+                    dict(job.sources),
+                    dict(job.statuses),
+                    engines,
+                    times.as_dict(),
+                    info,
+                    au[0] if au else None,
+                    au[1] if au else "",
+                    encoder,
+                    skipped,
+                    threads=times.threads(),
+                    decode=reader.decode_report,
+                )
+                self._write_sidecars(result, records, group)
+                self._write_profile(result, group)
         return result
 
-    def _write_sidecars(self, result: JobResult, records: list[dict[str, Any]]) -> None:
-        """A provenance JSON beside every output (``<output>.json``)."""
+    def _write_sidecars(self, result: JobResult, records: list[dict[str, Any]], group: OutputGroup) -> None:
+        """A provenance JSON beside every output (``<output>.json``), renamed into place with the outputs."""
         parameters = {
             **self.parameters(),
             "au_model_used": result.au_model,
@@ -430,23 +440,31 @@ class Pipeline:
             parameters,
             result.timings,
             list(result.outputs.values()),
+            decoding=result.decode.as_dict() if result.decode is not None else None,
         )
         for path in result.outputs.values():
-            write_sidecar(path, provenance)
+            write_sidecar(path, provenance, group)
 
-    def _write_profile(self, result: JobResult) -> None:
+    def _write_profile(self, result: JobResult, group: OutputGroup) -> None:
         """With ``profile=True``: the profile report beside the outputs, listed in ``result.outputs``."""
         if self.profile:
             from facemirror.profiling import write_profile
 
-            result.outputs.update(write_profile(result))
+            result.outputs.update(write_profile(result, group))
 
     @contextlib.contextmanager
     def _mirror_outputs(
-        self, paths: dict[str, Path], info: VideoInfo, au_name: str | None, times: StageTimes, yuv: bool
+        self,
+        group: OutputGroup,
+        paths: dict[str, Path],
+        info: VideoInfo,
+        au_name: str | None,
+        times: StageTimes,
+        yuv: bool,
     ) -> Iterator[tuple[dict[str, VideoWriter], CsvTableWriter, dict[str, AUCsvWriter]]]:
-        """Open the video, midline and AU (by side) writers; close (rename) all on success, abort all on failure.
+        """Open the video, midline and AU (by side) writers as members of ``group``; finish them all at the end.
 
+        The group renames them together, or removes every one if anything fails.
         With ``yuv`` the mirrored videos take I420 frames and keep the source's colour tags.
         """
         crf, preset = QUALITY[self.quality]
@@ -455,11 +473,10 @@ class Pipeline:
             fps=info.fps, time_base=info.time_base, encoder=self.encoder, quality=crf, preset=preset, times=times
         )
         writers: dict[str, VideoWriter] = {}
-        tables: dict[str, CsvTableWriter | AUCsvWriter] = {}
         au_tables: dict[str, AUCsvWriter] = {}
-        try:
-            for side in SIDES:
-                writers[side] = VideoWriter(
+        for side in SIDES:
+            writers[side] = group.add(
+                VideoWriter(
                     paths[side],
                     info.width,
                     info.height,
@@ -468,24 +485,16 @@ class Pipeline:
                     i420_colors=info.colors if yuv else None,
                     **common,
                 )
-            if "debug" in paths:
-                w, h = (max(1, round(d * self.debug_scale)) for d in (info.width, info.height))  # as draw_debug
-                writers["debug"] = VideoWriter(paths["debug"], w, h, stage="encode-debug", **common)
-            midline_table = tables["midline_csv"] = CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS)
-            if au_name is not None:
-                for side in SIDES:
-                    au_tables[side] = tables[f"{side}_csv"] = AUCsvWriter(paths[f"{side}_csv"], columns_for(au_name))
-            yield writers, midline_table, au_tables
-        except BaseException:
-            for writer in writers.values():
-                writer.abort()
-            for table in tables.values():
-                table.abort()
-            raise
-        for writer in writers.values():
-            writer.close()
-        for table in tables.values():
-            table.close()
+            )
+        if "debug" in paths:
+            w, h = (max(1, round(d * self.debug_scale)) for d in (info.width, info.height))  # as draw_debug
+            writers["debug"] = group.add(VideoWriter(paths["debug"], w, h, stage="encode-debug", **common))
+        midline_table = group.add(CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS))
+        if au_name is not None:
+            for side in SIDES:
+                au_tables[side] = group.add(AUCsvWriter(paths[f"{side}_csv"], columns_for(au_name)))
+        yield writers, midline_table, au_tables
+        group.finish()
 
 
 class _MirrorJob:
