@@ -23,7 +23,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facemirror.atomic import check_writable_dir
 from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
-from facemirror.batch.state import clear_done, find_done, fingerprint, write_done
+from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
 from facemirror.batch.worker import JOBS, init_worker, process_in_worker, run_job, worker_pipeline
 from facemirror.errors import BatchError
@@ -76,7 +76,9 @@ def run_many(
     ``inputs`` is a folder (its videos, with ``recursive`` those of its
     subfolders too) or a list of files and folders; IN/a/b.mp4 goes to
     OUT/a/b/. Videos finished by an earlier run with the same input, job
-    and options are skipped unless ``force``. ``workers`` > 1 runs a local
+    and options are skipped unless ``force``. A second batch started on the
+    same ``out_dir`` while this one runs fails at once with
+    :class:`~facemirror.errors.OutputBusyError`. ``workers`` > 1 runs a local
     spawn process pool; ``ray`` sends each video to a Ray cluster instead.
     ``pipeline`` (in-process runs only) reuses an already built Pipeline.
     """
@@ -93,30 +95,31 @@ def run_many(
         raise BatchError(f"{inputs}: no videos ({' '.join(exts)}) found{hint}")
     tasks = plan(root, videos, out)
 
-    book = _Book(out, tasks)
-    todo: list[VideoTask] = []
-    stamps: dict[str, dict[str, Any]] = {}
-    for task in tasks:
-        stamps[task.rel] = stamp = fingerprint(task.source, checksum)
-        done = None if force else find_done(out, task, job, options, stamp)
-        if done is not None:
-            book.add(done)
-        else:
-            clear_done(out, task)
-            todo.append(task)
-    book.write()
-
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
-    with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
-        for task, outcome in _executor(options, job, todo, workers, ray, progress, pipeline):
-            if outcome.status == DONE:
-                write_done(out, task, job, options, stamps[task.rel], outcome)
+    with batch_lock(out):  # a second batch on this folder fails here, before it touches anything
+        book = _Book(out, tasks)
+        todo: list[VideoTask] = []
+        stamps: dict[str, dict[str, Any]] = {}
+        for task in tasks:
+            stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+            done = None if force else find_done(out, task, job, options, stamp)
+            if done is not None:
+                book.add(done)
             else:
-                log.warning("%s failed: %s", task.rel, outcome.error)
-            book.add(outcome)
-            book.write()
-            bar.update(1)
-    return BatchResult(out, book.ordered(), book.path)
+                clear_done(out, task)
+                todo.append(task)
+        book.write()
+
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
+        with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
+            for task, outcome in _executor(options, job, todo, workers, ray, progress, pipeline):
+                if outcome.status == DONE:
+                    write_done(out, task, job, options, stamps[task.rel], outcome)
+                else:
+                    log.warning("%s failed: %s", task.rel, outcome.error)
+                book.add(outcome)
+                book.write()
+                bar.update(1)
+        return BatchResult(out, book.ordered(), book.path)
 
 
 def _executor(
