@@ -15,6 +15,7 @@ import pytest
 
 from facemirror import __version__
 from facemirror.backends.base import EngineInfo
+from facemirror.errors import OutputError
 from facemirror.provenance import build_provenance, model_record, package_versions, sidecar_path, write_sidecar
 
 KEYS = {
@@ -83,6 +84,7 @@ def test_no_partial_sidecar_on_failure(tmp_path: Path, monkeypatch: pytest.Monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Path, "write_text", dies_half_way)
-    with pytest.raises(OSError, match="No space"):
+    # an OutputError (one line on the command line, naming the file), not a raw OSError
+    with pytest.raises(OutputError, match=r"video_aus\.csv\.json: writing the file failed: No space"):
         write_sidecar(out, build_provenance(None, outputs=[out]))
     assert list(tmp_path.iterdir()) == []

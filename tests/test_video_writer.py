@@ -109,7 +109,9 @@ def test_partial_file_is_renamed_only_on_close(tmp_path) -> None:
     out = tmp_path / "out.mp4"
     writer = VideoWriter(out, 64, 48, 30)
     writer.write(pattern(0, 64, 48))
-    assert (tmp_path / ".out.partial.mp4").exists() and not out.exists()
+    # a hidden temporary name unique to this writer (pid and token): two writers of out.mp4 never share it
+    assert writer.partial.parent == tmp_path and writer.partial.name.startswith(".out.")
+    assert writer.partial.name.endswith(".partial.mp4") and writer.partial.exists() and not out.exists()
     assert writer.close() == out
     assert out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 

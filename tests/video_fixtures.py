@@ -72,3 +72,26 @@ def _write_tone(out: av.container.OutputContainer, stream: av.AudioStream, secon
         frame.sample_rate, frame.pts = 44100, start
         out.mux(stream.encode(frame))
     out.mux(stream.encode(None))
+
+
+def video_packets(path: Path) -> list[tuple[int, int, int]]:
+    """(byte position, size, pts) of every video packet, in file order."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(p.pos, p.size, p.pts) for p in container.demux(stream) if p.size and p.pos is not None]
+
+
+def damage_packets(source: Path, target: Path, indices: list[int]) -> list[tuple[int, int, int]]:
+    """Copy ``source`` to ``target`` with the first 4 bytes of each video packet in ``indices`` set to 0xFF.
+
+    Those bytes are the packet's first NAL unit length, so the decoder rejects
+    exactly that packet (as a bad sector or an interrupted copy makes it do);
+    the container is untouched. Returns the damaged packets (position, size, pts).
+    """
+    packets = video_packets(source)
+    data = bytearray(source.read_bytes())
+    for i in indices:
+        pos = packets[i][0]
+        data[pos : pos + 4] = b"\xff" * 4
+    target.write_bytes(bytes(data))
+    return [packets[i] for i in indices]

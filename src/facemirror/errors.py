@@ -49,6 +49,18 @@ class OutputError(FaceMirrorError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class OutputBusyError(OutputError):
+    """Another process is writing the same outputs (it holds their lock): nothing was written.
+
+    ``holder`` is what the other process recorded in the lock file (pid, host,
+    start time), empty when it could not be read.
+    """
+
+    def __init__(self, path: str | Path, problem: str, holder: dict[str, object] | None = None) -> None:
+        self.holder = dict(holder or {})
+        super().__init__(path, problem)
+
+
 # --- backends --------------------------------------------------------------
 
 

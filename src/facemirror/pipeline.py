@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from facemirror import registry
-from facemirror.atomic import check_writable_dir
+from facemirror.atomic import OutputGroup, check_writable_dir
 from facemirror.aus.extractor import AUExtractor
 from facemirror.aus.schema import au_columns, column_sources
 from facemirror.aus.writer import AUCsvWriter
@@ -33,6 +33,7 @@ from facemirror.backends.base import Engine
 from facemirror.face.base import FaceTracker
 from facemirror.face_stage import FaceStage
 from facemirror.layouts import SIDES, LandmarkLayout
+from facemirror.locks import locked_outputs
 from facemirror.mirror.midline_csv import COLUMNS as MIDLINE_COLUMNS
 from facemirror.mirror.smoothing import SmoothingParams
 from facemirror.models.base import AUModel
@@ -276,29 +277,32 @@ class Pipeline:
             info = reader.info
             csv_file = Path(csv_path) if csv_path is not None else video.with_suffix(".csv")
             columns = au_columns(model, openface=self.outputs.openface_columns)
-            with AUCsvWriter(csv_file, columns) as writer:
+            with locked_outputs([csv_file]) as group:
+                writer = group.add(AUCsvWriter(csv_file, columns))
                 # the face stage has time to spare for AU preprocessing; the AU thread then only runs the network
                 extractor = self._extractor({"csv": writer}, model, times, preprocess_on_add=True)
                 frames, sources = self._stream(
                     reader, info, FaceStage(tracker, times, midline=False), AUSink(extractor)
                 )
-        result = AUResult(
-            video,
-            {"csv": csv_file},
-            frames,
-            dict(sources),
-            {},
-            self._engines(tracker, model),
-            times.as_dict(),
-            info,
-            name,
-            reason,
-            threads=times.threads(),
-            face=tracker.name,
-            face_report=tracker.report(),
-            au_columns=column_sources(model),
-        )
-        self._finish(result, tracker, model)
+                group.finish()
+                result = AUResult(
+                    video,
+                    {"csv": csv_file},
+                    frames,
+                    dict(sources),
+                    {},
+                    self._engines(tracker, model),
+                    times.as_dict(),
+                    info,
+                    name,
+                    reason,
+                    threads=times.threads(),
+                    face=tracker.name,
+                    face_report=tracker.report(),
+                    au_columns=column_sources(model),
+                    decode=reader.decode_report,
+                )
+                self._finish(result, tracker, model, group)
         return result
 
     def run_many(
@@ -352,38 +356,43 @@ class Pipeline:
                 del paths["debug"]
             if model is None:
                 del paths["left_csv"], paths["right_csv"]
-            with self._mirror_outputs(paths, info, model, times, yuv=reader.yuv) as targets:
-                # the mirror stage is busy: AU preprocessing runs on the AU thread
-                sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)
-                frames, sources = self._stream(reader, info, FaceStage(tracker, times), sink)
-            encoder, skipped = targets.writers["left"].encoder, targets.writers["left"].encoder_report
-        result = MirrorResult(
-            video,
-            paths,
-            frames,
-            dict(sources),
-            dict(sink.statuses),
-            self._engines(tracker, model),
-            times.as_dict(),
-            info,
-            au[1] if au is not None else None,
-            au[2] if au is not None else "",
-            encoder,
-            skipped,
-            threads=times.threads(),
-            face=tracker.name,
-            face_report=tracker.report(),
-            au_columns=column_sources(model) if model is not None else {},
-        )
-        self._finish(result, tracker, model)
+            with locked_outputs(paths.values()) as group:
+                with self._mirror_outputs(group, paths, info, model, times, yuv=reader.yuv) as targets:
+                    # the mirror stage is busy: AU preprocessing runs on the AU thread
+                    sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)
+                    frames, sources = self._stream(reader, info, FaceStage(tracker, times), sink)
+                encoder, skipped = targets.writers["left"].encoder, targets.writers["left"].encoder_report
+                result = MirrorResult(
+                    video,
+                    paths,
+                    frames,
+                    dict(sources),
+                    dict(sink.statuses),
+                    self._engines(tracker, model),
+                    times.as_dict(),
+                    info,
+                    au[1] if au is not None else None,
+                    au[2] if au is not None else "",
+                    encoder,
+                    skipped,
+                    threads=times.threads(),
+                    face=tracker.name,
+                    face_report=tracker.report(),
+                    au_columns=column_sources(model) if model is not None else {},
+                    decode=reader.decode_report,
+                )
+                self._finish(result, tracker, model, group)
         return result
 
     def _engines(self, tracker: FaceTracker, model: AUModel | None) -> dict[str, dict[str, str]]:
         """What ran each network of the job: ``{network: EngineInfo as a dict}``."""
         return {name: engine.info.as_dict() for name, engine in _job_engines(tracker, model).items()}
 
-    def _finish(self, result: JobResult, tracker: FaceTracker, model: AUModel | None) -> None:
-        """A provenance JSON beside every output (``<output>.json``), then the profile when asked for."""
+    def _finish(self, result: JobResult, tracker: FaceTracker, model: AUModel | None, group: OutputGroup) -> None:
+        """A provenance JSON beside every output (``<output>.json``), then the profile when asked for.
+
+        Both join the job's output group: they are renamed into place with the outputs, or removed with them.
+        """
         records = [
             model_record(name, e.info.weights or e.info.source or None, e.info)
             for name, e in _job_engines(tracker, model).items()
@@ -401,21 +410,34 @@ class Pipeline:
             "encoder_used": result.encoder,
         }
         provenance = build_provenance(
-            result.input, result.video.to_dict(), records, parameters, result.timings, list(result.outputs.values())
+            result.input,
+            result.video.to_dict(),
+            records,
+            parameters,
+            result.timings,
+            list(result.outputs.values()),
+            decoding=result.decode.as_dict() if result.decode is not None else None,
         )
         for path in result.outputs.values():
-            write_sidecar(path, provenance)
+            write_sidecar(path, provenance, group)
         if self.profile:
             from facemirror.profiling import write_profile
 
-            result.outputs.update(write_profile(result))
+            result.outputs.update(write_profile(result, group))
 
     @contextlib.contextmanager
     def _mirror_outputs(
-        self, paths: dict[str, Path], info: VideoInfo, model: AUModel | None, times: StageTimes, yuv: bool
+        self,
+        group: OutputGroup,
+        paths: dict[str, Path],
+        info: VideoInfo,
+        model: AUModel | None,
+        times: StageTimes,
+        yuv: bool,
     ) -> Iterator[MirrorTargets]:
-        """Open the video, midline and AU (by side) writers; close (rename) all on success, abort all on failure.
+        """Open the video, midline and AU (by side) writers as members of ``group``; finish them all at the end.
 
+        The group renames them together, or removes every one if anything fails.
         With ``yuv`` the mirrored videos take I420 frames and keep the source's colour tags.
         """
         crf, preset = QUALITY[self.outputs.quality]
@@ -429,11 +451,9 @@ class Pipeline:
             times=times,
         )
         writers: dict[str, VideoWriter] = {}
-        tables: dict[str, CsvTableWriter | AUCsvWriter] = {}
-        au_tables: dict[str, AUCsvWriter] = {}
-        try:
-            for side in SIDES:
-                writers[side] = VideoWriter(
+        for side in SIDES:
+            writers[side] = group.add(
+                VideoWriter(
                     paths[side],
                     info.width,
                     info.height,
@@ -442,28 +462,19 @@ class Pipeline:
                     i420_colors=info.colors if yuv else None,
                     **common,
                 )
-            if "debug" in paths:
-                scale = self.outputs.debug_scale
-                w, h = (max(1, round(d * scale)) for d in (info.width, info.height))  # as draw_debug
-                writers["debug"] = VideoWriter(paths["debug"], w, h, stage="encode-debug", **common)
-            midline_table = tables["midline_csv"] = CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS)
-            extractor = None
-            if model is not None:
-                columns = au_columns(model, openface=self.outputs.openface_columns)
-                for side in SIDES:
-                    au_tables[side] = tables[f"{side}_csv"] = AUCsvWriter(paths[f"{side}_csv"], columns)
-                extractor = self._extractor(au_tables, model, times, preprocess_on_add=False)
-            yield MirrorTargets(writers, midline_table, extractor)
-        except BaseException:
-            for writer in writers.values():
-                writer.abort()
-            for table in tables.values():
-                table.abort()
-            raise
-        for writer in writers.values():
-            writer.close()
-        for table in tables.values():
-            table.close()
+            )
+        if "debug" in paths:
+            scale = self.outputs.debug_scale
+            w, h = (max(1, round(d * scale)) for d in (info.width, info.height))  # as draw_debug
+            writers["debug"] = group.add(VideoWriter(paths["debug"], w, h, stage="encode-debug", **common))
+        midline_table = group.add(CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS))
+        extractor = None
+        if model is not None:
+            columns = au_columns(model, openface=self.outputs.openface_columns)
+            au_tables = {side: group.add(AUCsvWriter(paths[f"{side}_csv"], columns)) for side in SIDES}
+            extractor = self._extractor(au_tables, model, times, preprocess_on_add=False)
+        yield MirrorTargets(writers, midline_table, extractor)
+        group.finish()
 
 
 def _job_engines(tracker: FaceTracker, model: AUModel | None) -> dict[str, Engine]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facemirror.atomic import atomic_output
+from facemirror.atomic import AtomicFile, OutputGroup
 from facemirror.timing import WAIT_PREFIX
 
 if TYPE_CHECKING:
@@ -207,13 +207,19 @@ def profile_base(result: JobResult) -> Path:
     return next(iter(result.outputs.values())).parent / result.input.stem
 
 
-def write_profile(result: JobResult) -> dict[str, Path]:
-    """Write ``<stem>.profile.txt`` and ``<stem>.profile.json`` beside the job's outputs; returns their paths."""
+def write_profile(result: JobResult, group: OutputGroup | None = None) -> dict[str, Path]:
+    """Write ``<stem>.profile.txt`` and ``<stem>.profile.json`` beside the job's outputs; returns their paths.
+
+    With ``group`` (the job's :class:`~facemirror.atomic.OutputGroup`) they are renamed together with the outputs.
+    """
     data = profile_dict(result)
     base = profile_base(result)
     paths = {"profile": Path(f"{base}.profile.txt"), "profile_json": Path(f"{base}.profile.json")}
     texts = {"profile": format_profile(data), "profile_json": json.dumps(data, indent=2) + "\n"}
+    files = OutputGroup() if group is None else group
     for key, path in paths.items():
-        with atomic_output(path) as tmp:
-            tmp.write_text(texts[key], encoding="utf-8")
+        files.add(AtomicFile(path, texts[key]))
+    files.finish()
+    if group is None:
+        files.commit()
     return paths

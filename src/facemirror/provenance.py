@@ -3,7 +3,7 @@
 A sidecar is named ``<output file name>.json`` (``video_left_mirrored.mp4.json``,
 ``video_aus.csv.json``): the full name is kept so two outputs that differ only
 in extension never share a sidecar. It records the input (path, sha256,
-metadata), every model (weights file and sha256, backend, provider,
+metadata, and what decoding it lost when it was damaged), every model (weights file and sha256, backend, provider,
 precision, device), the parameters, timings, the software versions and the
 command line, so a result can be traced and reproduced.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from facemirror import __version__
-from facemirror.atomic import atomic_output
+from facemirror.atomic import AtomicFile, OutputGroup, check_writable_dir
 from facemirror.weights import sha256_file
 
 SCHEMA_VERSION = 1
@@ -58,12 +58,16 @@ def build_provenance(
     timings: Mapping[str, Any] | None = None,
     outputs: Sequence[str | Path] = (),
     command_line: Sequence[str] | None = None,
+    decoding: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The provenance record of one run as a JSON-ready dict.
 
     ``models`` items hold ``name``, ``weights`` (file), ``sha256`` and
     ``engine`` (backend, provider, precision, device); ``command_line``
     defaults to ``sys.argv`` when facemirror runs as a command, else None.
+    ``decoding`` (:meth:`DecodeReport.as_dict <facemirror.video.DecodeReport.as_dict>`:
+    frames decoded and lost, the lost frames' times, where the file stops
+    being decodable) is kept as ``input.decoding``.
     """
     input_record: dict[str, Any] | None = None
     if input_path is not None:
@@ -75,6 +79,8 @@ def build_provenance(
             "sha256": sha256_file(path),
             "metadata": dict(video_info or {}),
         }
+        if decoding is not None:
+            input_record["decoding"] = dict(decoding)
     return {
         "schema_version": SCHEMA_VERSION,
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -119,12 +125,21 @@ def sidecar_path(output_path: str | Path) -> Path:
     return output_path.with_name(output_path.name + ".json")
 
 
-def write_sidecar(output_path: str | Path, provenance: Mapping[str, Any]) -> Path:
-    """Write ``provenance`` as ``<output>.json`` atomically; return its path."""
+def write_sidecar(output_path: str | Path, provenance: Mapping[str, Any], group: OutputGroup | None = None) -> Path:
+    """Write ``provenance`` as ``<output>.json`` atomically; return its path.
+
+    With ``group`` (the job's :class:`~facemirror.atomic.OutputGroup`) the
+    sidecar is finished now and renamed together with the job's outputs, so a
+    job that fails leaves neither. A write error is an OutputError.
+    """
     target = sidecar_path(output_path)
     text = json.dumps(_jsonable(provenance), indent=2, allow_nan=False)
-    with atomic_output(target) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
+    sidecar = AtomicFile(target, text + "\n")
+    if group is None:
+        check_writable_dir(target.parent)
+        return sidecar.close()
+    group.add(sidecar)
+    group.finish()
     return target
 
 

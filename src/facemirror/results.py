@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facemirror.video import VideoInfo
+from facemirror.video import DecodeReport, VideoInfo
 
 
 @dataclass
@@ -35,6 +35,8 @@ class JobResult:
     face_report: dict[str, Any] = field(default_factory=dict)
     #: which part filled which AU CSV columns
     au_columns: dict[str, list[str]] = field(default_factory=dict)
+    #: frames the input lost to damaged data, and where it stops being decodable
+    decode: DecodeReport | None = None
 
     @property
     def job(self) -> str:
@@ -67,6 +69,8 @@ class JobResult:
             f"{self.input.name}: {self.frames} frames in {self.timings['total']['seconds']:.1f} s ({self.fps:.1f} fps)"
         ]
         lines += self._face_lines()
+        if self.decode is not None and self.decode.damaged:
+            lines.append(f"  damaged input: {self.decode.describe()}")
         if self.au_model:
             lines.append(f"  AU model: {self.au_model} ({self.au_model_reason})")
             for what, columns in self.au_columns.items():

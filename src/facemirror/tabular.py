@@ -6,6 +6,7 @@ floats get a fixed number of decimals so files diff cleanly between runs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 from collections.abc import Mapping, Sequence
@@ -29,11 +30,12 @@ def format_cell(value: Any, decimals: int = 4) -> str:
 
 
 class CsvTableWriter(AtomicWriter):
-    """Write rows to ``path`` under a temporary name; ``close()`` renames it into place.
+    """Write rows to ``path`` under a temporary name; ``close()`` (or ``finish()`` then ``commit()``) renames it.
 
     Used as a context manager: an exception inside the block removes the
     partial file instead of renaming it. ``separator`` is ``","`` (plain CSV)
     or ``", "`` (OpenFace 2.0's own layout, for numeric tables: cells are not quoted).
+    An OS error while writing (a full disk) is an :class:`OutputError` naming ``path``.
     """
 
     def __init__(self, path: str | Path, columns: Sequence[str], decimals: int = 4, separator: str = ",") -> None:
@@ -44,37 +46,41 @@ class CsvTableWriter(AtomicWriter):
         self.decimals = decimals
         self.separator = separator
         check_writable_dir(self.path.parent)
-        self._tmp = partial_path(self.path)
+        self.partial = partial_path(self.path)
         try:
-            self._file: IO[str] | None = open(self._tmp, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._file: IO[str] = open(self.partial, "w", newline="", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise OutputError(self.path, f"cannot create ({exc.strerror or exc})") from exc
         self._csv = csv.writer(self._file, lineterminator="\n")
-        self._write_cells(self.columns)
         self.rows = 0
+        try:
+            self._write_cells(self.columns)
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, row: Mapping[str, Any]) -> None:
         """Append one row; columns missing from ``row`` are left empty."""
+        if not self.is_open:
+            raise RuntimeError(f"{self.path}: write() after the table was finished or aborted")
         self._write_cells([format_cell(row.get(c), self.decimals) for c in self.columns])
         self.rows += 1
 
     def _write_cells(self, cells: Sequence[str]) -> None:
-        if self.separator == ",":
-            self._csv.writerow(cells)
-        elif self._file is not None:
-            self._file.write(self.separator.join(cells) + "\n")
+        try:
+            if self.separator == ",":
+                self._csv.writerow(cells)
+            else:
+                self._file.write(self.separator.join(cells) + "\n")
+        except OSError as exc:
+            raise OutputError(self.path, f"writing the file failed: {exc.strerror or exc}") from exc
 
-    def close(self) -> Path:
-        """Finish the file and rename it to its final name."""
-        if self._file is not None:
+    def _complete(self) -> None:
+        try:
             self._file.close()
-            self._file = None
-            self._tmp.replace(self.path)
-        return self.path
+        except OSError as exc:
+            raise OutputError(self.path, f"writing the file failed: {exc.strerror or exc}") from exc
 
-    def abort(self) -> None:
-        """Drop the partial file."""
-        if self._file is not None:
+    def _release(self) -> None:
+        with contextlib.suppress(OSError):  # a full disk fails the final flush too; the file is removed anyway
             self._file.close()
-            self._file = None
-        self._tmp.unlink(missing_ok=True)

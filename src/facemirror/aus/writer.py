@@ -7,8 +7,9 @@ or skip the space) read it unchanged; ``separator=", "`` writes OpenFace
 
 With the default per-video blink baseline, a row's AU45 depends on the whole
 video: rows stream to a hidden staging file while only the two EAR values per
-frame are kept in memory; ``close()`` computes AU45 and copies the staging
-file into the final one with those cells filled, then renames it into place.
+frame are kept in memory; ``finish()`` computes AU45 and copies the staging
+file into the final one's temporary file with those cells filled, and
+``commit()`` renames that into place (:class:`~facemirror.atomic.AtomicWriter`).
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ class AUCsvWriter(AtomicWriter):
         self.blink = "ear_left" in self.columns and "ear_right" in self.columns
         self.blink_open_ear = blink_open_ear
         self._deferred = self.blink and blink_open_ear is None
-        target = self._staging_path() if self._deferred else self.path
-        self._table = CsvTableWriter(target, self.columns, decimals=decimals, separator=separator)
+        #: the rows as they arrive (a staging file, a second temporary file of ``path``, when AU45 is deferred)
+        self._table = CsvTableWriter(self.path, self.columns, decimals=decimals, separator=separator)
+        self._final = self._table
+        self.partial = self._table.partial
         self._ears: tuple[list[float], list[float]] = ([], [])
-        self._closed = False
 
     @property
     def rows(self) -> int:
@@ -70,40 +72,26 @@ class AUCsvWriter(AtomicWriter):
             return
         self._table.write({**row, **_blink_cells(au45([left], [right], self.blink_open_ear), 0)})
 
-    def close(self) -> Path:
-        """Finish the file (filling AU45 from the whole video when deferred) and rename it into place."""
-        if self._closed:
-            return self.path
-        self._closed = True
+    def _complete(self) -> None:
+        """Finish the rows; when AU45 is deferred, copy them into the final file with AU45 from the whole video."""
+        self._table.finish()
         if not self._deferred:
-            return self._table.close()
-        staging = self._table.close()
-        try:
-            self._fill_blink(staging)
-        finally:
-            staging.unlink(missing_ok=True)
-        return self.path
-
-    def abort(self) -> None:
-        """Drop every partial file."""
-        self._closed = True
-        self._table.abort()
-
-    def _staging_path(self) -> Path:
-        return self.path.with_name(f".{self.path.stem}.staging{self.path.suffix}")
-
-    def _fill_blink(self, staging: Path) -> None:
+            return
         blink = au45(*self._ears)
-        with (
-            open(staging, newline="", encoding="utf-8") as src,
-            CsvTableWriter(
-                self.path, self.columns, decimals=self._table.decimals, separator=self._table.separator
-            ) as out,
-        ):
+        staging = self._table
+        self._final = CsvTableWriter(self.path, self.columns, decimals=staging.decimals, separator=staging.separator)
+        self.partial = self._final.partial
+        with open(staging.partial, newline="", encoding="utf-8") as src:
             reader = csv.reader(src, skipinitialspace=True)
             next(reader)
             for i, cells in enumerate(reader):
-                out.write({**dict(zip(self.columns, cells)), **_blink_cells(blink, i)})
+                self._final.write({**dict(zip(self.columns, cells)), **_blink_cells(blink, i)})
+        self._final.finish()
+        staging.abort()
+
+    def _release(self) -> None:
+        self._table.abort()
+        self._final.abort()
 
 
 def _ear(value: Any) -> float:

@@ -23,7 +23,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facemirror.atomic import check_writable_dir
 from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
-from facemirror.batch.state import clear_done, find_done, fingerprint, write_done
+from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
 from facemirror.batch.worker import JOBS, PipelineRecipe, init_worker, process_in_worker, run_job
 from facemirror.errors import BatchError
@@ -93,7 +93,9 @@ def run_many(
     ``workers`` > 1 runs a local spawn process pool; ``ray`` sends each video
     to a Ray cluster instead. Worker processes rebuild a pipeline made from
     names from its configuration; one holding instances of the user's own
-    classes is pickled, or refused with a BatchError when it cannot be.
+    classes is pickled, or refused with a BatchError when it cannot be. A
+    second batch started on the same ``out_dir`` while this one runs fails at
+    once with :class:`~facemirror.errors.OutputBusyError`.
     """
     if job not in JOBS:
         raise ValueError(f"job must be one of {', '.join(JOBS)}, not {job!r}")
@@ -109,30 +111,31 @@ def run_many(
         raise BatchError(f"{inputs}: no videos ({' '.join(exts)}) found{hint}")
     tasks = plan(root, videos, out)
 
-    book = _Book(out, tasks)
-    todo: list[VideoTask] = []
-    stamps: dict[str, dict[str, Any]] = {}
-    for task in tasks:
-        stamps[task.rel] = stamp = fingerprint(task.source, checksum)
-        done = None if force else find_done(out, task, job, config, stamp)
-        if done is not None:
-            book.add(done)
-        else:
-            clear_done(out, task)
-            todo.append(task)
-    book.write()
-
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
-    with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
-        for task, outcome in _executor(built, job, todo, workers, ray):
-            if outcome.status == DONE:
-                write_done(out, task, job, config, stamps[task.rel], outcome)
+    with batch_lock(out):  # a second batch on this folder fails here, before it touches anything
+        book = _Book(out, tasks)
+        todo: list[VideoTask] = []
+        stamps: dict[str, dict[str, Any]] = {}
+        for task in tasks:
+            stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+            done = None if force else find_done(out, task, job, config, stamp)
+            if done is not None:
+                book.add(done)
             else:
-                log.warning("%s failed: %s", task.rel, outcome.error)
-            book.add(outcome)
-            book.write()
-            bar.update(1)
-    return BatchResult(out, book.ordered(), book.path)
+                clear_done(out, task)
+                todo.append(task)
+        book.write()
+
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
+        with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
+            for task, outcome in _executor(built, job, todo, workers, ray):
+                if outcome.status == DONE:
+                    write_done(out, task, job, config, stamps[task.rel], outcome)
+                else:
+                    log.warning("%s failed: %s", task.rel, outcome.error)
+                book.add(outcome)
+                book.write()
+                bar.update(1)
+        return BatchResult(out, book.ordered(), book.path)
 
 
 def _executor(

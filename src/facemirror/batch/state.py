@@ -3,8 +3,9 @@
 ``OUT_DIR/.facemirror/done/<relative input path>.json`` is written (atomically)
 only after the job returned, i.e. after every output was complete and renamed
 into place. It records the input's fingerprint (size and mtime, or sha256
-with ``checksum=True``), the job, the pipeline configuration that shapes the outputs, and
-each output's size. A video is skipped only while all of these still match;
+with ``checksum=True``), the job, the pipeline configuration that shapes the
+outputs, each output's size, and what a damaged input lost (so a skipped
+video's summary row still says so). A video is skipped only while all of these still match;
 a crash before the marker is written simply means the video runs again.
 """
 
@@ -20,9 +21,13 @@ from typing import Any
 from facemirror.atomic import atomic_output
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import SKIPPED, VideoOutcome
+from facemirror.locks import OutputLock
 from facemirror.settings import PipelineConfig
+from facemirror.video.decode import DecodeReport
 
 MARKER_DIR = Path(".facemirror") / "done"
+#: held by a running batch, so that a second batch on the same output folder fails at once
+BATCH_LOCK = Path(".facemirror") / "batch.lock"
 
 #: runtime settings that change speed, not the outputs: a change does not redo finished videos
 NEUTRAL_RUNTIME = frozenset({"threads", "au_batch_size"})
@@ -74,6 +79,7 @@ def write_done(
         "config": recorded_config(config),
         "outputs": outputs,
         "frames": outcome.frames,
+        "decoding": outcome.decode.as_dict() if outcome.decode is not None else None,
         "seconds": outcome.seconds,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -101,9 +107,19 @@ def find_done(
         if not path.is_file() or path.stat().st_size != entry["size"]:
             return None
         outputs[name] = str(path)
-    return VideoOutcome(task.rel, SKIPPED, frames=record.get("frames"), outputs=outputs)
+    decoding = record.get("decoding")
+    decode = DecodeReport.from_dict(decoding) if isinstance(decoding, dict) else None
+    return VideoOutcome(task.rel, SKIPPED, frames=record.get("frames"), outputs=outputs, decode=decode)
 
 
 def clear_done(out_dir: Path, task: VideoTask) -> None:
     """Forget that ``task`` was finished (before it is redone, so a crash cannot leave a stale marker)."""
     marker_path(out_dir, task).unlink(missing_ok=True)
+
+
+def batch_lock(out_dir: Path) -> OutputLock:
+    """The lock a batch holds on ``out_dir`` while it runs (not yet acquired): a second batch there fails at once."""
+    path = out_dir / BATCH_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    busy = "another facemirror batch is writing into this folder {holder}; wait for it or choose another output folder"
+    return OutputLock(path, out_dir, busy, [out_dir])

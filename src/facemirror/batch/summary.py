@@ -9,11 +9,12 @@ from pathlib import Path
 
 from facemirror.errors import FaceMirrorError
 from facemirror.tabular import CsvTableWriter
+from facemirror.video.decode import DecodeReport
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
-#: the columns of batch_summary.csv
-COLUMNS = ("file", "status", "frames", "seconds", "fps", "error")
+#: the columns of batch_summary.csv (those about damaged inputs last, so older scripts' column positions hold)
+COLUMNS = ("file", "status", "frames", "seconds", "fps", "error", "frames_lost", "lost_times", "truncated_at")
 
 SUMMARY_NAME = "batch_summary.csv"
 
@@ -31,6 +32,8 @@ class VideoOutcome:
     error: str = ""
     #: output name -> file written (absolute path)
     outputs: dict[str, str] = field(default_factory=dict)
+    #: what the input lost to damaged data (None when the video failed)
+    decode: DecodeReport | None = None
 
     @property
     def fps(self) -> float | None:
@@ -46,6 +49,9 @@ class VideoOutcome:
             "seconds": self.seconds,
             "fps": self.fps,
             "error": self.error,
+            "frames_lost": self.decode.lost if self.decode is not None else None,
+            "lost_times": self.decode.lost_times_text() if self.decode is not None else None,
+            "truncated_at": self.decode.truncated_at if self.decode is not None else None,
         }
 
 
@@ -94,5 +100,8 @@ class BatchResult:
             f"{c.get(FAILED, 0)} failed",
         ]
         lines += [f"  failed: {o.file}: {o.error}" for o in self.failed]
+        lines += [
+            f"  damaged input: {o.file}: {o.decode.describe()}" for o in self.outcomes if o.decode and o.decode.damaged
+        ]
         lines.append(f"summary: {self.summary_path}")
         return "\n".join(lines)

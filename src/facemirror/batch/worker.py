@@ -120,4 +120,5 @@ def run_job(pipeline: Pipeline, job: str, task: VideoTask) -> VideoOutcome:
         frames=result.frames,
         seconds=result.timings["total"]["seconds"],
         outputs={name: str(path) for name, path in result.outputs.items()},
+        decode=result.decode,
     )

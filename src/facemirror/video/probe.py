@@ -19,6 +19,7 @@ import av.stream
 import av.video.stream
 
 from facemirror.errors import NoVideoStreamError, UnreadableVideoError, VideoNotFoundError
+from facemirror.video.decode import PacketDecoder
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,13 @@ def first_frame_rotation(
 
     The rotation lives in the stream's display matrix, which FFmpeg attaches
     to every decoded frame; decoding one frame also proves the file decodes.
+    Damaged packets before the first good frame are skipped, as the reader does.
     """
-    try:
-        frame = next(container.decode(stream), None)
-    except av.error.FFmpegError as exc:
-        raise UnreadableVideoError(path, f"no video frame could be decoded: {exc.strerror}") from None
+    decoder = PacketDecoder(container, stream)
+    frame = next(iter(decoder), None)
     if frame is None:
-        raise UnreadableVideoError(path, "no video frame could be decoded")
+        reason = decoder.first_error or decoder.read_error
+        raise UnreadableVideoError(path, "no video frame could be decoded" + (f": {reason}" if reason else ""))
     return normalize_rotation(frame.rotation)
 
 

@@ -1,11 +1,13 @@
 """Decode a video into upright BGR frames (and, on request, I420) with exact timestamps, on a background thread.
 
-Damaged files: a file that opens but whose first frame does not decode
-raises :class:`~facemirror.errors.UnreadableVideoError`. A file that decodes
-for a while and then ends early (a truncated copy) or hits corrupt data
-yields every frame that decodes, then stops with a logged warning and sets
-:attr:`VideoReader.truncated`; the frames it did give are valid, and the
-caller decides whether a partial result is acceptable.
+Damaged files: a file that opens but in which no frame decodes raises
+:class:`~facemirror.errors.UnreadableVideoError`. Otherwise decoding goes
+packet by packet (:mod:`facemirror.video.decode`): a damaged packet is
+skipped, every frame that decodes is yielded with its own timestamp (so a gap
+shows in the timestamps, and ``index`` counts decoded frames only), and after
+iteration :attr:`VideoReader.decode_report` says which frames were lost and
+where the file stops being decodable, also logged as a warning. A file that
+ends early (a truncated copy) sets :attr:`VideoReader.truncated`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from facemirror.errors import UnreadableVideoError
 from facemirror.timing import StageTimes
 from facemirror.video import i420
+from facemirror.video.decode import DecodeReport, PacketDecoder
 from facemirror.video.probe import VideoInfo, open_input, probe, video_stream
 from facemirror.video.stream import BackgroundIterator
 
@@ -42,9 +45,11 @@ class Frame:
     :mod:`facemirror.video.i420`), when the reader was asked for it and the
     video has it (:attr:`VideoReader.yuv`); else None.
 
-    ``pts`` is in the stream's time base; ``time`` is ``pts * time_base``
-    seconds as an exact fraction; ``timestamp`` is seconds since the first
-    frame, as a float (what OpenFace CSVs call ``timestamp``).
+    ``index`` counts the frames that decoded (0, 1, 2, ...: a frame lost to
+    damaged data takes no number). ``pts`` is in the stream's time base;
+    ``time`` is ``pts * time_base`` seconds as an exact fraction;
+    ``timestamp`` is seconds since the video's first frame, as a float (what
+    OpenFace CSVs call ``timestamp``; a lost first frame still counts as 0).
     """
 
     index: int
@@ -83,6 +88,8 @@ class VideoReader:
         info = self.info
         self.yuv = yuv and info.pix_fmt in i420.FORMATS and info.width % 2 == 0 and info.height % 2 == 0
         self.truncated = self.info.truncated
+        #: what decoding gave and lost; None until iteration has run to its end
+        self.decode_report: DecodeReport | None = None
         self._queue_size = queue_size
         self._container = open_input(self.path)
         self._stream = video_stream(self._container, self.path)
@@ -113,38 +120,32 @@ class VideoReader:
         self._container.close()
 
     def _decode(self) -> Iterator[Frame]:
-        """Decode, convert and rotate frames (runs on the background thread)."""
+        """Decode, convert and rotate frames (runs on the background thread); then report what was lost."""
         info = self.info
-        first_pts: int | None = None
+        decoder = PacketDecoder(self._container, self._stream)
+        origin: int | None = None
         index = 0
-        for av_frame in self._decoded_frames():
+        for av_frame in decoder:
             pts = av_frame.pts if av_frame.pts is not None else round(index / (info.fps * info.time_base))
-            if first_pts is None:
-                first_pts = pts
+            if origin is None:  # the earliest frame read, even if it did not decode: lost frames keep true times
+                origin = pts if decoder.earliest_pts is None else min(pts, decoder.earliest_pts)
             yield Frame(
                 index=index,
                 image=self._to_image(av_frame),
                 pts=pts,
                 time=pts * info.time_base,
-                timestamp=float((pts - first_pts) * info.time_base),
+                timestamp=float((pts - origin) * info.time_base),
                 yuv=self._to_yuv(av_frame) if self.yuv else None,
             )
             index += 1
-        if info.truncated:
-            log.warning("%s: the file is truncated; decoded %d of about %d frames", self.path, index, info.frame_count)
-
-    def _decoded_frames(self) -> Iterator[av.video.frame.VideoFrame]:
-        """PyAV frames in presentation order; corrupt data after the first frame ends the stream with a warning."""
-        decoded = 0
-        try:
-            for av_frame in self._container.decode(self._stream):
-                decoded += 1
-                yield av_frame
-        except av.error.FFmpegError as exc:
-            if decoded == 0:
-                raise UnreadableVideoError(self.path, f"no video frame could be decoded: {exc.strerror}") from None
-            self.truncated = True
-            log.warning("%s: decoding stopped after %d frames: %s", self.path, decoded, exc.strerror)
+        if origin is None:
+            reason = decoder.first_error or decoder.read_error or "the file holds no video frames"
+            raise UnreadableVideoError(self.path, f"no video frame could be decoded: {reason}")
+        self.decode_report = report = decoder.report(index, origin, info.time_base, cut_short=info.truncated)
+        self.truncated = report.truncated_at is not None
+        if report.damaged:
+            detail = f"FFmpeg: {cause}; " if (cause := decoder.read_error or decoder.first_error) else ""
+            log.warning("%s: %s (%sabout %d frames expected)", self.path, report.describe(), detail, info.frame_count)
 
     def _to_image(self, av_frame: av.video.frame.VideoFrame) -> np.ndarray:
         image = av_frame.to_ndarray(format="bgr24")

@@ -1,16 +1,18 @@
 """Write BGR (or I420) frames to an H.264 MP4 with their own timestamps, copying the source's audio untouched.
 
-The file is written under a hidden temporary name in the same folder
-(``.name.partial.mp4``) and renamed to its final name only by a successful
-:meth:`VideoWriter.close`; an error or :meth:`VideoWriter.abort` removes it,
-so a half-written video never carries the final name.
+The file is written under a hidden temporary name in the same folder, unique
+to the writer (``.name.<pid>-<token>.partial.mp4``,
+:func:`~facemirror.atomic.partial_path`), completed there by
+:meth:`~facemirror.atomic.AtomicWriter.finish` and renamed to its final name
+only by :meth:`~facemirror.atomic.AtomicWriter.commit` (``close()`` does
+both); an error or ``abort()`` removes it, so a half-written video never
+carries the final name.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +25,7 @@ import av.video.stream
 import cv2
 import numpy as np
 
-from facemirror.atomic import AtomicWriter
+from facemirror.atomic import AtomicWriter, partial_path
 from facemirror.errors import BackendUnavailable, OutputError
 from facemirror.timing import StageTimes
 from facemirror.video.encoders import DEFAULT_QUALITY, choose_encoder, configure, pixel_format
@@ -99,15 +101,15 @@ class VideoWriter(AtomicWriter):
         self.encoder, self.encoder_report = self._pick_encoder(encoder)
         self.frames_written = 0
         self._last_pts: int | None = None
-        self._closed = False
-        self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
+        self._audio: AudioCopy | None = None
+        self.partial = partial_path(self.path if self.path.suffix else self.path.with_suffix(".mp4"))
         self._check_folder()
         self._container = self._open_output()
         try:
             self._video = self._add_video_stream(quality, preset, i420_colors or _BGR_COLORS)
             self._audio = open_audio_copy(self._container, Path(audio_from)) if audio_from is not None else None
         except BaseException:
-            self._discard()
+            self.abort()
             raise
         self._worker: BackgroundWorker[tuple[np.ndarray, int]] = BackgroundWorker(
             self._timed_encode,
@@ -125,8 +127,8 @@ class VideoWriter(AtomicWriter):
         ``copy=False`` skips that (a memory-bandwidth cost at 1080p) for a caller
         that will never change ``image`` again.
         """
-        if self._closed:
-            raise RuntimeError(f"{self.path}: write() after close() or abort()")
+        if not self.is_open:
+            raise RuntimeError(f"{self.path}: write() after finish(), close() or abort()")
         if image.shape != self._shape or image.dtype != np.uint8:
             kind = "I420 frame" if self.yuv else "image"
             raise ValueError(
@@ -143,30 +145,25 @@ class VideoWriter(AtomicWriter):
         self._worker.put((image, pts))
         self.frames_written += 1
 
-    def close(self) -> Path:
-        """Finish encoding, add the rest of the audio, and rename the file to ``path``; returns ``path``."""
-        if self._closed:
-            return self.path
-        try:
-            self._worker.finish()
-            if self.frames_written == 0:
-                raise OutputError(self.path, "no frames were written; nothing to save")
-            with self._measure(f"{self._stage}-flush"):
-                self._finish_container()
-        except BaseException:
-            self.abort()
-            raise
-        self._closed = True
-        os.replace(self._partial, self.path)
-        return self.path
+    def _complete(self) -> None:
+        """Finish encoding and add the rest of the audio: the whole file, still under its temporary name."""
+        self._worker.finish()
+        if self.frames_written == 0:
+            raise OutputError(self.path, "no frames were written; nothing to save")
+        with self._measure(f"{self._stage}-flush"):
+            self._finish_container()
 
-    def abort(self) -> None:
-        """Stop encoding and delete the partial file; the final ``path`` is never created."""
-        if self._closed:
-            return
-        self._closed = True
-        self._worker.cancel()
-        self._discard()
+    def _release(self) -> None:
+        """Stop encoding and close the files without finishing them."""
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.cancel()
+        if self._audio is not None:
+            self._audio.close()
+        try:
+            self._container.close()
+        except (av.error.FFmpegError, OSError) as exc:
+            log.debug("%s: closing an aborted output: %s", self.path, exc)
 
     # --- setup --------------------------------------------------------------
 
@@ -190,10 +187,10 @@ class VideoWriter(AtomicWriter):
     def _open_output(self) -> av.container.OutputContainer:
         fmt = "mov" if self.path.suffix.lower() == ".mov" else "mp4"
         try:
-            self._partial.touch()  # FFmpeg creates the file only at the first packet: find a bad folder now
-            return av.open(str(self._partial), mode="w", format=fmt, options={"movflags": "+faststart"})
+            self.partial.touch()  # FFmpeg creates the file only at the first packet: find a bad folder now
+            return av.open(str(self.partial), mode="w", format=fmt, options={"movflags": "+faststart"})
         except (OSError, av.error.FFmpegError) as exc:
-            self._partial.unlink(missing_ok=True)
+            self.partial.unlink(missing_ok=True)
             raise OutputError(self.path, f"cannot create the output file: {_reason(exc)}") from None
 
     def _add_video_stream(self, quality: int, preset: str | None, colors: ColorTags) -> av.video.stream.VideoStream:
@@ -266,17 +263,6 @@ class VideoWriter(AtomicWriter):
             self._container.close()
         except av.error.FFmpegError as exc:
             raise OutputError(self.path, f"finishing the file failed: {_reason(exc)}") from None
-
-    def _discard(self) -> None:
-        """Close everything without finishing the file, and delete the partial file."""
-        audio = getattr(self, "_audio", None)
-        if audio is not None:
-            audio.close()
-        try:
-            self._container.close()
-        except (av.error.FFmpegError, OSError) as exc:
-            log.debug("%s: closing an aborted output: %s", self.path, exc)
-        self._partial.unlink(missing_ok=True)
 
 
 def open_audio_copy(output: av.container.OutputContainer, source: Path) -> AudioCopy | None:

@@ -1,0 +1,71 @@
+"""Batches and issue 14's faults: a video whose outputs another process holds, a damaged video in the summary."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
+from facemirror.batch import run_many
+from facemirror.locks import job_lock
+from facemirror.pipeline import output_paths
+from facemirror.video import VideoReader
+from video_fixtures import damage_packets, video_packets
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return face_clip(tmp_path_factory.mktemp("clip") / "face.mp4")
+
+
+def summary_rows(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "batch_summary.csv").open(newline="") as f:
+        return {row["file"]: row for row in csv.DictReader(f)}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_finding_a_videos_outputs_locked_fails_that_video_and_writes_nothing(
+    tmp_path: Path, clip: Path, workers: int
+) -> None:
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+    out = tmp_path / "out"
+    paths = output_paths(out / "b", "b")
+    (out / "b").mkdir(parents=True)
+    paths["left"].write_bytes(b"another job's video, being written")
+    with job_lock([paths[k] for k in ("left", "right", "midline_csv")]):  # as a job in another process holds it
+        result = run_many(FAST, in_dir, out, job="mirror", workers=workers, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done"), ("b.mp4", "failed")]
+    assert "b_left_mirrored.mp4, b_right_mirrored.mp4, b_midline.csv are being written by another process" in (
+        result.failed[0].error
+    )
+    assert paths["left"].read_bytes() == b"another job's video, being written"  # never written over
+    assert [p.name for p in (out / "b").iterdir()] == [paths["left"].name]  # and no temporary file of the job
+
+
+def test_summary_says_what_a_damaged_video_lost_and_keeps_it_when_skipped(tmp_path: Path, clip: Path) -> None:
+    in_dir = make_input_tree(tmp_path / "in", clip, ["good.mp4"])
+    damage_packets(clip, in_dir / "damaged.mp4", [len(video_packets(clip)) // 2])
+    with VideoReader(in_dir / "damaged.mp4") as reader:
+        frames = sum(1 for _ in reader)
+    report = reader.decode_report
+    assert report is not None and report.lost >= 1 and frames + report.lost == CLIP_FRAMES
+    out = tmp_path / "out"
+    result = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    assert result.ok
+    rows = summary_rows(out)
+    assert (rows["good.mp4"]["frames_lost"], rows["good.mp4"]["lost_times"]) == ("0", "")
+    lost = {k: rows["damaged.mp4"][k] for k in ("frames", "frames_lost", "lost_times", "truncated_at")}
+    assert lost == {
+        "frames": str(frames),
+        "frames_lost": str(report.lost),
+        "lost_times": ";".join(f"{t:.3f}" for t in report.lost_times),
+        "truncated_at": "",
+    }
+    assert f"damaged input: damaged.mp4: {report.describe()}" in result.summary()
+
+    again = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
+    skipped = summary_rows(out)["damaged.mp4"]
+    assert {k: skipped[k] for k in lost} == lost  # the done-marker kept it
