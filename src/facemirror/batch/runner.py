@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from facemirror.atomic import check_writable_dir
+from facemirror.atomic import check_not_a_file, check_writable_dir
 from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
 from facemirror.batch.state import clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
@@ -83,7 +83,7 @@ def run_many(
     if job not in JOBS:
         raise ValueError(f"job must be one of {', '.join(JOBS)}, not {job!r}")
     options = dict(pipeline_options or {})
-    out = check_writable_dir(out_dir).resolve()
+    out = check_not_a_file(out_dir).resolve()
     exts = normalize_extensions(extensions)
     root, videos = collect(inputs, exts, recursive, exclude=out)
     if out == root:
@@ -91,6 +91,7 @@ def run_many(
     if not videos:
         hint = "" if recursive else " (add --recursive to look in subfolders)"
         raise BatchError(f"{inputs}: no videos ({' '.join(exts)}) found{hint}")
+    check_writable_dir(out)  # created only for a batch that can start
     tasks = plan(root, videos, out)
 
     book = _Book(out, tasks)

@@ -9,13 +9,15 @@ import click
 
 from facemirror.aus.extractor import AU_MODEL_CHOICES
 from facemirror.cli.options import BACKEND, THREADS, pipeline_options, pop_pipeline_kwargs
+from facemirror.cli.paths import output_folder
 from facemirror.pipeline import JobResult, Pipeline
 from facemirror.profiling import profile_report
 
 _OUT_DIR = click.option(
     "-o",
     "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
+    callback=output_folder,
     help="Output folder (default: <video folder>/<stem>_facemirror).",
 )
 _AU_MODEL = click.option(
@@ -81,7 +83,8 @@ def mirror_cmd(ctx: click.Context, video: Path, out_dir: Path | None, profile: b
 @click.option(
     "-o",
     "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
+    callback=output_folder,
     help="Folder for <stem>.csv (default: beside the video).",
 )
 @_AU_MODEL

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from facemirror.cli.paths import output_folder
 from facemirror.cli.table import format_table
 from facemirror.errors import WeightsCorruptError
 from facemirror.weights import Verified, fetch, import_file, load_manifest, resolve, status, verify
@@ -45,7 +46,8 @@ def _human(size: int | None) -> str:
 @click.group("weights")
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    callback=output_folder,
     default=None,
     help="Cache folder (default: $FACEMIRROR_CACHE, else the platform's user cache folder).",
 )
