@@ -368,10 +368,14 @@ class Pipeline:
         )
 
     def _progress(self, reader: VideoReader, info: VideoInfo) -> Iterator[Any]:
-        with tqdm(total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress) as bar:
+        # leave=None: the bar stays when it is the only one, and is cleared under a batch's bar
+        with tqdm(
+            total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress, leave=None
+        ) as bar:
             for frame in reader:
                 yield frame
                 bar.update(1)
+            bar.total = bar.n  # the container's frame count is an estimate: end at the frames decoded
 
     def _mirror_job(
         self, video: Path, out_dir: str | Path | None, *, with_aus: bool, au_model: str | None = None
