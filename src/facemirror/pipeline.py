@@ -451,13 +451,15 @@ class Pipeline:
     ) -> Iterator[tuple[dict[str, VideoWriter], CsvTableWriter, dict[str, AUCsvWriter]]]:
         """Open the video, midline and AU (by side) writers; close (rename) all on success, abort all on failure.
 
-        With ``yuv`` the mirrored videos take I420 frames and keep the source's colour tags.
+        With ``yuv`` the mirrored videos take I420 frames (8- or 10-bit) and keep the source's colour tags.
         """
         crf, preset = QUALITY[self.quality]
         audio = info.path if (self.copy_audio and info.has_audio) else None
         common: dict[str, Any] = dict(
             fps=info.fps, time_base=info.time_base, encoder=self.encoder, quality=crf, preset=preset, times=times
         )
+        common["source_colors"] = info.colors  # BGR-made videos (debug) keep the source's primaries and transfer
+        yuv_frames: dict[str, Any] = dict(i420_colors=info.colors, i420_format=info.pix_fmt) if yuv else {}
         writers: dict[str, VideoWriter] = {}
         tables: dict[str, CsvTableWriter | AUCsvWriter] = {}
         au_tables: dict[str, AUCsvWriter] = {}
@@ -469,7 +471,7 @@ class Pipeline:
                     info.height,
                     audio_from=audio,
                     stage=f"encode-{side}",
-                    i420_colors=info.colors if yuv else None,
+                    **yuv_frames,
                     **common,
                 )
             if "debug" in paths:
