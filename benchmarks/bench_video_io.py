@@ -1,4 +1,8 @@
-"""Video I/O speed and memory: decode, encode (libx264 ultrafast / veryfast) and decode+encode of a 1080p60 clip.
+"""Video I/O speed and memory: decode, encode and decode+encode of a 1080p60 clip.
+
+Encoders: libx264 (ultrafast / veryfast) for 8-bit video, and libx265 (the same presets) for 10-bit I420
+frames, which is how the mirrored videos of an iPhone's 10-bit HLG recording are written on a machine
+without a hardware HEVC encoder.
 
 The clip (10 s, 1920x1080, 60 fps) is made once from ../shared/media/single_face.jpg, a real face, with a
 slowly moving and zooming crop, and cached in benchmarks/.cache/. Each measurement runs in its own
@@ -20,12 +24,14 @@ import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
 import numpy as np
 
 from facemirror.video import VideoReader, VideoWriter
+from facemirror.video.probe import ColorTags
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -38,6 +44,8 @@ MEASUREMENTS = {
     "decode": "decode only (VideoReader, BGR frames)",
     "encode-ultrafast": "encode only, libx264 preset ultrafast, CRF 18",
     "encode-veryfast": "encode only, libx264 preset veryfast, CRF 18",
+    "encode10-ultrafast": "encode only, 10-bit I420 (HLG tags), libx265 preset ultrafast, CRF 18",
+    "encode10-veryfast": "encode only, 10-bit I420 (HLG tags), libx265 preset veryfast, CRF 18",
     "transcode-veryfast": "decode + encode (VideoReader -> VideoWriter veryfast)",
 }
 
@@ -74,13 +82,18 @@ def measure(name: str) -> dict[str, float]:
             for _ in reader:
                 frames += 1
         seconds = time.perf_counter() - start
-    elif name.startswith("encode-"):
+    elif name.startswith("encode"):
+        kind, preset = name.split("-")
         with VideoReader(CLIP) as reader:
             pool = [frame.image for frame, _ in zip(reader, range(POOL))]
+        options: dict[str, Any] = {"encoder": "libx264"}
+        if kind == "encode10":  # the same pictures as 10-bit I420, as a 10-bit source decodes
+            pool = [cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).astype(np.uint16) * 4 for image in pool]
+            options = {"encoder": "libx265", "i420_colors": ColorTags(9, 1, 9, 18), "i420_format": "yuv420p10le"}
         total = int(SECONDS * FPS)
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            with VideoWriter(Path(tmp) / "out.mp4", WIDTH, HEIGHT, FPS, encoder="libx264", preset=name[7:]) as w:
+            with VideoWriter(Path(tmp) / "out.mp4", WIDTH, HEIGHT, FPS, preset=preset, **options) as w:
                 for i in range(total):
                     w.write(pool[i % POOL])
             seconds = time.perf_counter() - start

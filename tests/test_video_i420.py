@@ -11,8 +11,9 @@ from facemirror import Outputs
 from facemirror.mirror.midline import Midline
 from facemirror.mirror.reflect import mirror_both, mirror_both_i420
 from facemirror.video import VideoReader, VideoWriter, i420, probe
+from facemirror.video.encoders import CANDIDATES_10BIT, choose_encoder
 from facemirror.video.probe import ColorTags
-from video_fixtures import make_clip, pattern, shared_media
+from video_fixtures import HLG_COLORS, bgr_to_bt2020_10bit, make_clip, make_hlg_clip, pattern, shared_media
 
 
 def _yuv(image: np.ndarray) -> np.ndarray:
@@ -160,3 +161,62 @@ def test_a_region_converts_like_the_whole_frame() -> None:
         assert np.array_equal(i420.region_to_bgr(yuv, *box), whole[y1:y2, x1:x2])
     with pytest.raises(ValueError, match="not inside"):
         i420.region_to_bgr(yuv, 10, 10, 65, 20)
+
+
+# --- 10-bit (iPhone HEVC Main 10) -----------------------------------------------------------
+
+
+def test_reader_gives_10_bit_video_as_uint16_planes(tmp_path) -> None:
+    clip = make_hlg_clip(tmp_path / "hlg.mp4", pattern(0, 64, 48), frames=2)
+    with av.open(str(clip)) as container:
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    with VideoReader(clip, yuv=True) as reader:
+        assert reader.yuv
+        frames = list(reader)
+    assert all(
+        f.yuv is not None and f.yuv.dtype == np.uint16 and np.array_equal(f.yuv, d) for f, d in zip(frames, decoded)
+    )
+    assert decoded[0].max() > 255  # really 10-bit numbers, not 8-bit ones in 16-bit words
+
+
+def test_10_bit_planes_mirror_and_convert_like_8_bit_ones() -> None:
+    image = _smooth_picture(118, 160)
+    yuv8 = _yuv(image)
+    yuv10 = yuv8.astype(np.uint16) * 4  # the same picture in 10 bits
+    midline = Midline.from_angle((81.3, 57.9), 9.0)
+    for a, b in zip(mirror_both_i420(yuv10, midline), mirror_both_i420(yuv8, midline)):
+        assert a.dtype == np.uint16
+        assert np.abs(a.astype(int) - 4 * b.astype(int)).max() <= 4  # one 8-bit step of rounding in the seam
+    assert np.array_equal(i420.to_bgr(yuv10), i420.to_bgr(yuv8))
+    assert np.array_equal(i420.region_to_bgr(yuv10, 3, 5, 40, 31), i420.to_bgr(yuv8)[5:31, 3:40])
+
+
+def test_writer_encodes_10_bit_i420_as_hevc_main_10_with_the_tags(tmp_path) -> None:
+    frames = [bgr_to_bt2020_10bit(pattern(i, 64, 48)) for i in range(4)]
+    colors = ColorTags(*HLG_COLORS)
+    out = tmp_path / "o.mp4"
+    with VideoWriter(out, 64, 48, 30, i420_colors=colors, i420_format="yuv420p10le") as writer:
+        with pytest.raises(ValueError, match="uint16 I420 frame"):
+            writer.write(frames[0].astype(np.uint8))
+        for yuv in frames:
+            writer.write(yuv)
+    info = probe(out)
+    assert (info.codec, info.pix_fmt, info.colors) == ("hevc", "yuv420p10le", colors)
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_tag == "hvc1"
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    assert all(np.abs(a.astype(int) - b).mean() < 4 for a, b in zip(decoded, frames))  # of 1023
+    name, skipped = choose_encoder(10)
+    assert (
+        name in CANDIDATES_10BIT
+        and writer.encoder == name
+        and list(skipped) == list(CANDIDATES_10BIT[: CANDIDATES_10BIT.index(name)])
+    )
+
+
+def test_bgr_videos_keep_the_sources_primaries_and_transfer(tmp_path) -> None:
+    """BGR decoded from a tagged video keeps its primaries and transfer; the writer's own conversion is BT.601."""
+    out = tmp_path / "o.mp4"
+    with VideoWriter(out, 64, 48, 30, source_colors=ColorTags(*HLG_COLORS)) as writer:
+        writer.write(pattern(0, 64, 48))
+    assert probe(out).colors == ColorTags(space=6, range=1, primaries=9, trc=18)

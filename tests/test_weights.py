@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -476,6 +477,26 @@ def test_cli_list_fetch_verify_path(cache: Path, server: Server) -> None:
     (cache / "weights" / "MTL_backbone.pth").write_bytes(OTHER)
     with pytest.raises(WeightsCorruptError, match="mtl"):
         run_cli("weights", "verify")
+
+
+def _cells(line: str) -> list[tuple[int, str]]:
+    """(start column, text) of each cell of a table line: runs of text with at most single spaces inside."""
+    return [(m.start(), m.group()) for m in re.finditer(r"\S+(?: \S+)*", line)]
+
+
+def test_cli_list_columns_are_separated_and_aligned(cache: Path) -> None:
+    """Every cell of `weights list` stands apart (two spaces at least) and starts under its header, however long."""
+    code, out = run_cli("weights", "list")
+    assert code == 0
+    header, *lines = (_cells(line) for line in out.splitlines())
+    entries = json.loads(run_cli("weights", "list", "--json")[1])
+    assert [text for _, text in header] == ["NAME", "FILE", "STATUS", "SIZE", "LICENSE"]
+    assert len(lines) == len(entries) and any(len(e["name"]) >= 21 for e in entries)  # a name that filled the column
+    for cells, entry in zip(lines, entries):
+        expected = [entry["name"], entry["file"], entry["status"], cells[3][1], entry["license"]]
+        assert [text for _, text in cells] == expected
+        assert [start for start, _ in cells[:3] + cells[4:]] == [start for start, _ in header[:3] + header[4:]]
+        assert cells[3][0] + len(cells[3][1]) == header[3][0] + len("SIZE")  # sizes right-aligned under SIZE
 
 
 def test_cli_quiet_fetch_prints_nothing(cache: Path, server: Server, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
@@ -95,3 +96,43 @@ def damage_packets(source: Path, target: Path, indices: list[int]) -> list[tuple
         data[pos : pos + 4] = b"\xff" * 4
     target.write_bytes(bytes(data))
     return [packets[i] for i in indices]
+
+
+#: an iPhone's default recording: BT.2020 matrix, limited range, BT.2020 primaries, HLG transfer (FFmpeg's numbers)
+HLG_COLORS = (9, 1, 9, 18)
+
+
+def bgr_to_bt2020_10bit(image: np.ndarray) -> np.ndarray:
+    """A BGR uint8 image as a 10-bit I420 array (uint16, FFmpeg's yuv420p10le layout): BT.2020 matrix, limited range.
+
+    The image's values are taken as the HLG signal itself (what the camera would have written).
+    """
+    rgb = image[..., ::-1].astype(np.float64) / 255.0
+    y = rgb @ np.array([0.2627, 0.6780, 0.0593])
+    h, w = y.shape
+    half = (w // 2, h // 2)
+    cb = cv2.resize((rgb[..., 2] - y) / 1.8814, half, interpolation=cv2.INTER_AREA)
+    cr = cv2.resize((rgb[..., 0] - y) / 1.4746, half, interpolation=cv2.INTER_AREA)
+    planes = [64 + 876 * y, 512 + 896 * cb, 512 + 896 * cr]
+    return np.concatenate([np.round(p).reshape(-1) for p in planes]).reshape(h * 3 // 2, w).astype(np.uint16)
+
+
+def make_hlg_clip(path: Path, image: np.ndarray, frames: int = 10, fps: int = 30) -> Path:
+    """An iPhone-style clip of ``image``: HEVC Main 10 (libx265, yuv420p10le, 'hvc1'), tagged BT.2020 / HLG."""
+    height, width = image.shape[:2]
+    yuv = bgr_to_bt2020_10bit(image)
+    space, color_range, primaries, trc = HLG_COLORS
+    with av.open(str(path), "w") as out:
+        options = {"preset": "ultrafast", "crf": "12", "x265-params": "log-level=error"}
+        video = out.add_stream("libx265", rate=fps, options=options)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p10le"
+        video.codec_tag = "hvc1"
+        context = video.codec_context
+        context.colorspace, context.color_range = space, color_range
+        context.color_primaries, context.color_trc = primaries, trc
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p10le")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    return path

@@ -68,15 +68,24 @@ def stale_partials(finals: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
+def check_not_a_file(folder: str | Path) -> Path:
+    """``folder`` as a Path, or OutputError if something other than a folder is there; creates nothing.
+
+    Cheap enough for a command line to check before any work starts.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(folder, "the output path exists and is not a folder")
+    return folder
+
+
 def check_writable_dir(folder: str | Path) -> Path:
     """Create ``folder`` if needed and make sure files can be written there, else raise OutputError."""
-    folder = Path(folder)
+    folder = check_not_a_file(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(folder, f"cannot create the output folder ({exc.strerror or exc})") from exc
-    if not folder.is_dir():
-        raise OutputError(folder, "the output path exists and is not a folder")
     try:  # os.access lies for root and on some network shares: really try to write
         with tempfile.TemporaryFile(dir=folder):
             pass

@@ -338,10 +338,14 @@ class Pipeline:
         return AUExtractor(writers, model, batch_size=batch, times=times, preprocess_on_add=preprocess_on_add)
 
     def _progress(self, reader: VideoReader, info: VideoInfo) -> Iterator[Any]:
-        with tqdm(total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress) as bar:
+        # leave=None: the bar stays when it is the only one, and is cleared under a batch's bar
+        with tqdm(
+            total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress, leave=None
+        ) as bar:
             for frame in reader:
                 yield frame
                 bar.update(1)
+            bar.total = bar.n  # the container's frame count is an estimate: end at the frames decoded
 
     def _mirror_job(self, video: Path, out_dir: str | Path | None, au: tuple[AUModel, str, str] | None) -> MirrorResult:
         tracker = self.face_tracker.for_job(needs_midline=True)
@@ -438,7 +442,7 @@ class Pipeline:
         """Open the video, midline and AU (by side) writers as members of ``group``; finish them all at the end.
 
         The group renames them together, or removes every one if anything fails.
-        With ``yuv`` the mirrored videos take I420 frames and keep the source's colour tags.
+        With ``yuv`` the mirrored videos take I420 frames (8- or 10-bit) and keep the source's colour tags.
         """
         crf, preset = QUALITY[self.outputs.quality]
         audio = info.path if (self.outputs.copy_audio and info.has_audio) else None
@@ -450,6 +454,8 @@ class Pipeline:
             preset=preset,
             times=times,
         )
+        common["source_colors"] = info.colors  # BGR-made videos (debug) keep the source's primaries and transfer
+        yuv_frames: dict[str, Any] = dict(i420_colors=info.colors, i420_format=info.pix_fmt) if yuv else {}
         writers: dict[str, VideoWriter] = {}
         for side in SIDES:
             writers[side] = group.add(
@@ -459,7 +465,7 @@ class Pipeline:
                     info.height,
                     audio_from=audio,
                     stage=f"encode-{side}",
-                    i420_colors=info.colors if yuv else None,
+                    **yuv_frames,
                     **common,
                 )
             )

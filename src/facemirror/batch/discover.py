@@ -39,6 +39,14 @@ def normalize_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
     return exts
 
 
+def check_input_folder(folder: str | Path) -> Path:
+    """``folder`` as a Path, or BatchError if it is not an existing folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BatchError(f"{folder}: the input folder does not exist or is not a folder")
+    return folder
+
+
 def discover(
     folder: str | Path,
     extensions: Iterable[str] = VIDEO_EXTENSIONS,
@@ -46,9 +54,7 @@ def discover(
     exclude: str | Path | None = None,
 ) -> list[Path]:
     """The videos in ``folder`` (sorted), optionally in its subfolders too, leaving out ``exclude`` and hidden names."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BatchError(f"{folder}: the input folder does not exist or is not a folder")
+    folder = check_input_folder(folder)
     exts = normalize_extensions(extensions)
     skip = Path(exclude).resolve() if exclude is not None else None
     found: list[Path] = []

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from facemirror.atomic import check_writable_dir
+from facemirror.atomic import check_not_a_file, check_writable_dir
 from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
 from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
@@ -101,7 +101,7 @@ def run_many(
         raise ValueError(f"job must be one of {', '.join(JOBS)}, not {job!r}")
     built = as_pipeline(pipeline, progress)
     config = built.config
-    out = check_writable_dir(out_dir).resolve()
+    out = check_not_a_file(out_dir).resolve()
     exts = normalize_extensions(extensions)
     root, videos = collect(inputs, exts, recursive, exclude=out)
     if out == root:
@@ -109,6 +109,7 @@ def run_many(
     if not videos:
         hint = "" if recursive else " (add --recursive to look in subfolders)"
         raise BatchError(f"{inputs}: no videos ({' '.join(exts)}) found{hint}")
+    check_writable_dir(out)  # created only for a batch that can start
     tasks = plan(root, videos, out)
 
     with batch_lock(out):  # a second batch on this folder fails here, before it touches anything

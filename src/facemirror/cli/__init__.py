@@ -1,8 +1,9 @@
 """The ``facemirror`` command line: one click group whose subcommands live in sibling modules.
 
 Subcommands are imported lazily (``facemirror --help`` must not import
-torch or onnxruntime), and every :class:`~facemirror.errors.FaceMirrorError`
-becomes a one-line message on stderr with exit code 1 instead of a traceback.
+torch or onnxruntime), and every error is one line on stderr instead of a
+traceback or a usage block: a :class:`~facemirror.errors.FaceMirrorError`
+(bad path, video, weights...) exits 1, a malformed command line exits 2.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import NoReturn
 import click
 
 from facemirror.errors import FaceMirrorError
+
+#: exit codes of the ``facemirror`` command (listed in its --help and the README)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: subcommand name -> "module:attribute" of its click command
 COMMANDS = {
@@ -60,23 +64,45 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="facemirror")
 @click.pass_context
 def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
-    """facemirror: facial midline mirroring and action units for face videos."""
+    """facemirror: facial midline mirroring and action units for face videos.
+
+    Errors are one line on stderr: "facemirror: error: <file>: <problem>".
+
+    \b
+    Exit codes:
+      0    success
+      1    a job or check failed: bad input or output path, unreadable video,
+           missing weights... (batch: at least one video failed)
+      2    bad command line: unknown command or option, missing argument,
+           invalid value
+      130  interrupted (Ctrl-C)
+    """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
+def _fail(message: str, code: int) -> NoReturn:
+    """Print ``message`` as the one error line on stderr and exit with ``code``."""
+    click.echo(f"facemirror: error: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point of the ``facemirror`` script: FaceMirrorError -> one line on stderr, exit 1."""
+    """Entry point of the ``facemirror`` script: every error is one line on stderr (exit codes: see ``cli``)."""
     try:
         rv = cli.main(args=argv, prog_name="facemirror", standalone_mode=False)
     except FaceMirrorError as exc:
-        click.echo(f"facemirror: error: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc), EXIT_FAILED)
     except click.exceptions.Abort:
         click.echo("facemirror: aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as exc:
+        if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # a bare group: its help (click>=8.2)
+            exc.show()
+            sys.exit(exc.exit_code)
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _fail(exc.format_message().rstrip(".") + where, EXIT_USAGE)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(rv if isinstance(rv, int) else 0)
+        _fail(exc.format_message(), exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

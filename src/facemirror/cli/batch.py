@@ -11,11 +11,12 @@ from facemirror.batch import VIDEO_EXTENSIONS, RayOptions, run_many
 from facemirror.batch.worker import JOBS
 from facemirror.cli.options import AU_MODEL, pipeline_options, pop_pipeline_config
 from facemirror.pipeline import Pipeline
+from facemirror.cli.paths import input_folder, output_folder
 
 
 @click.command("batch")
-@click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("in_dir", type=click.Path(path_type=Path), callback=input_folder)
+@click.argument("out_dir", type=click.Path(path_type=Path), callback=output_folder)
 @click.option(
     "--job",
     type=click.Choice(list(JOBS)),

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from facemirror.cli.options import AU_MODEL, aus_options, pipeline_options, pop_pipeline_config
+from facemirror.cli.paths import output_folder
 from facemirror.pipeline import Pipeline
 from facemirror.profiling import profile_report
 from facemirror.results import JobResult
@@ -15,7 +16,8 @@ from facemirror.results import JobResult
 _OUT_DIR = click.option(
     "-o",
     "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
+    callback=output_folder,
     help="Output folder (default: <video folder>/<stem>_facemirror).",
 )
 _PROFILE = click.option(
@@ -74,7 +76,8 @@ def mirror_cmd(ctx: click.Context, video: Path, out_dir: Path | None, profile: b
 @click.option(
     "-o",
     "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
+    callback=output_folder,
     help="Folder for <stem>.csv (default: beside the video).",
 )
 @aus_options

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from facemirror.cli.paths import output_folder
+from facemirror.cli.table import format_table
 from facemirror.errors import WeightsCorruptError
 from facemirror.weights import Verified, fetch, import_file, load_manifest, resolve, status, verify
 from facemirror.weights.store import path_size
@@ -44,7 +46,8 @@ def _human(size: int | None) -> str:
 @click.group("weights")
 @click.option(
     "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    callback=output_folder,
     default=None,
     help="Cache folder (default: $FACEMIRROR_CACHE, else the platform's user cache folder).",
 )
@@ -65,25 +68,28 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     """
     cache, _ = _opts(ctx)
     rows = []
+    table = [["NAME", "FILE", "STATUS", "SIZE", "LICENSE"]]
     for name, entry in sorted(load_manifest().items()):
         state, path = status(name, cache_dir=cache)
+        file = path.name if path else entry.file
+        size = path_size(path) if path else entry.size
+        license_ = entry.candidate(path.name).license if path else entry.license
         rows.append(
             {
                 "name": name,
-                "file": path.name if path else entry.file,
+                "file": file,
                 "status": state,
-                "size": path_size(path) if path else entry.size,
-                "license": entry.candidate(path.name).license if path else entry.license,
+                "size": size,
+                "license": license_,
                 "path": str(path) if path else None,
             }
         )
+        table.append([name, file, state, _human(size), license_])
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(f"{'NAME':<22}{'FILE':<30}{'STATUS':<11}{'SIZE':>11}  LICENSE")
-    for row in rows:
-        size = _human(row["size"])  # type: ignore[arg-type]
-        click.echo(f"{row['name']:<22}{row['file']:<30}{row['status']:<11}{size:>11}  {row['license']}")
+    for line in format_table(table, right={3}):
+        click.echo(line)
 
 
 @weights_group.command("path")

@@ -20,6 +20,7 @@ _MIDLINE = (0, 255, 255)
 _LANDMARK = (80, 220, 80)
 _BOX = (255, 160, 0)
 _TEXT = (255, 255, 255)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
 _BANNERS = {
     NONE: ((40, 40, 220), "NO FACE - frame not mirrored"),
     HELD: ((0, 165, 255), "FACE LOST - midline held"),
@@ -35,10 +36,33 @@ def _scaled_image(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR)
 
 
-def _text(image: np.ndarray, text: str, origin: tuple[int, int], size: float) -> None:
-    thickness = max(1, round(2 * size))
-    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thickness + 1, cv2.LINE_AA)
-    cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, size, _TEXT, thickness, cv2.LINE_AA)
+def label_style(height: int, width: int) -> tuple[float, int]:
+    """Font scale and stroke thickness of the labels on a debug frame of this size: they grow with the frame.
+
+    Sized by the frame's shorter side, so a portrait video's labels fit its width.
+    """
+    size = max(0.35, min(height, width) / 900.0)
+    return size, max(1, round(2 * size))
+
+
+def _text(image: np.ndarray, text: str, origin: tuple[int, int], size: float, thickness: int) -> None:
+    """White text with a dark outline hugging its glyphs, readable on any background.
+
+    The outline is the glyph mask grown by the stroke thickness, not a second, thicker ``putText``: OpenCV
+    advances each character by the stroke thickness, so a thicker copy drifts off the text.
+    """
+    (tw, th), base = cv2.getTextSize(text, _FONT, size, thickness)
+    pad = thickness  # outline width
+    margin = 2 * pad + 2  # room for the anti-aliased edge and the outline around it
+    x0, y0 = max(0, origin[0] - margin), max(0, origin[1] - th - margin)
+    x1, y1 = min(image.shape[1], origin[0] + tw + margin), min(image.shape[0], origin[1] + base + margin)
+    if x1 <= x0 or y1 <= y0:
+        return
+    glyphs = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.putText(glyphs, text, (origin[0] - x0, origin[1] - y0), _FONT, size, 255, thickness, cv2.LINE_AA)
+    outline = cv2.dilate((glyphs > 0).astype(np.uint8), np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0
+    # on black, the anti-aliased glyphs are their coverage times the text colour
+    image[y0:y1, x0:x1][outline] = glyphs[outline][:, None].astype(np.uint16) * np.array(_TEXT) // 255
 
 
 def _draw_points(image: np.ndarray, xy: np.ndarray) -> None:
@@ -71,7 +95,7 @@ def draw_debug(
         raise ValueError(f"scale must be positive, got {scale}")
     out = _scaled_image(image, scale)
     h, w = out.shape[:2]
-    font = max(0.35, h / 900.0)
+    font, thickness = label_style(h, w)
     line = max(1, round(h / 360))
     if landmarks is not None:
         _draw_points(out, np.asarray(landmarks, dtype=np.float64)[:, :2] * scale)
@@ -84,16 +108,18 @@ def draw_debug(
         if ends is not None:
             (ax, ay), (bx, by) = ends
             cv2.line(out, (round(ax), round(ay)), (round(bx), round(by)), _MIDLINE, line, cv2.LINE_AA)
-    step = round(32 * font)
+    step = round(36 * font)  # a line of text and the outlines above and below it
     top = step + 4
     if status != TRACKED:
         colour, label = _BANNERS.get(status, ((128, 128, 128), status.upper()))
         cv2.rectangle(out, (0, 0), (w - 1, step + 8), colour, -1)
-        _text(out, label, (6, step), font)
+        _text(out, label, (6, step), font, thickness)
         top += step + 8
-    _text(out, f"frame {frame_index}", (6, top), font)
+    lines = [f"frame {frame_index}"]
     if pose is not None and np.isfinite(pose).all():  # a layout without pose points gives NaN
-        _text(out, f"yaw {pose.yaw:+.0f} pitch {pose.pitch:+.0f} roll {pose.roll:+.0f}", (6, top + step), font)
+        lines.append(f"yaw {pose.yaw:+.0f} pitch {pose.pitch:+.0f} roll {pose.roll:+.0f}")
     if midline is not None:
-        _text(out, f"midline {midline.angle_deg:+.1f} deg", (6, top + 2 * step), font)
+        lines.append(f"midline {midline.angle_deg:+.1f} deg")
+    for i, text in enumerate(lines):
+        _text(out, text, (6, top + i * step), font, thickness)
     return out

@@ -15,8 +15,8 @@ original or of the reflection; only a strip of rows or columns around the line, 
 the ``feather_px`` seam ramps from one to the other, is blended (float32 weights from
 an outer sum, then OpenCV's ``blendLinear``).
 
-:func:`mirror_both_i420` does the same to the decoder's own I420 frames (see
-:mod:`facemirror.video.i420`), each plane at its own resolution: half the bytes
+:func:`mirror_both_i420` does the same to the decoder's own I420 frames (8- or
+10-bit, see :mod:`facemirror.video.i420`), each plane at its own resolution: half the bytes
 of BGR to warp and no colour conversion, which is how the pipeline mirrors
 videos. The chroma planes use the same line in their own pixel indices.
 
@@ -106,10 +106,17 @@ def _keep_side(
             np.float32(ny / feather) * ys + np.float32(0.5 - offset / feather), np.float32(nx / feather) * xs
         )
         np.clip(weight, 0.0, 1.0, out=weight)
-        out[strip] = cv2.blendLinear(
-            np.ascontiguousarray(image[strip]), np.ascontiguousarray(reflected[strip]), weight, 1.0 - weight
-        )
+        out[strip] = _blend(image[strip], reflected[strip], weight)
     return out
+
+
+def _blend(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``a * weight + b * (1 - weight)``; OpenCV's ``blendLinear`` blends 8-bit or float, so 16-bit goes via float."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    if a.dtype == np.uint8:
+        return cv2.blendLinear(a, b, weight, 1.0 - weight)
+    blended = cv2.blendLinear(a.astype(np.float32), b.astype(np.float32), weight, 1.0 - weight)
+    return np.rint(blended).astype(a.dtype)
 
 
 def _oriented(midline: Midline, keep_left: bool) -> tuple[tuple[float, float], float]:

@@ -70,7 +70,8 @@ class VideoReader:
     With ``times``, decoding is timed as the ``decode`` stage (on the decode
     thread) and queue waits as ``wait:get:decode`` / ``wait:put:decode``.
     ``yuv=True`` also gives each frame its I420 pixels when the video is
-    8-bit 4:2:0 of even size (``self.yuv`` says whether it is).
+    4:2:0 of even size, 8-bit (uint8) or 10-bit (uint16) (``self.yuv`` says
+    whether it is).
     """
 
     def __init__(
@@ -154,7 +155,7 @@ class VideoReader:
 
     def _to_yuv(self, av_frame: av.video.frame.VideoFrame) -> np.ndarray:
         """The frame's own planes (a copy), upright; a frame in another format mid-stream is converted."""
-        name = av_frame.format.name
-        yuv = av_frame.to_ndarray(format=name if name in i420.FORMATS else "yuv420p")
+        name, stream = av_frame.format.name, str(self.info.pix_fmt)  # one of i420.FORMATS, or self.yuv is False
+        yuv = av_frame.to_ndarray(format=name if i420.FORMATS.get(name) == i420.FORMATS[stream] else stream)
         code = _UPRIGHT.get(self.info.rotation)
         return yuv if code is None else i420.rotate(yuv, code)

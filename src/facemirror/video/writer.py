@@ -1,4 +1,6 @@
-"""Write BGR (or I420) frames to an H.264 MP4 with their own timestamps, copying the source's audio untouched.
+"""Write BGR (or I420) frames to an MP4 with their own timestamps, copying the source's audio untouched.
+
+8-bit frames are encoded as H.264, 10-bit I420 frames as 10-bit HEVC (see :mod:`facemirror.video.encoders`).
 
 The file is written under a hidden temporary name in the same folder, unique
 to the writer (``.name.<pid>-<token>.partial.mp4``,
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,19 +31,19 @@ import numpy as np
 from facemirror.atomic import AtomicWriter, partial_path
 from facemirror.errors import BackendUnavailable, OutputError
 from facemirror.timing import StageTimes
+from facemirror.video import i420
 from facemirror.video.encoders import DEFAULT_QUALITY, choose_encoder, configure, pixel_format
 from facemirror.video.probe import ColorTags, open_input
 from facemirror.video.stream import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
-#: what _to_video_frame's BGR -> YUV conversion produces: BT.601 matrix (AVCOL_SPC_SMPTE170M), limited range;
-#: primaries and transfer unknown (a BGR image does not say)
-_BGR_COLORS = ColorTags(space=6, range=1)
+#: the sample layout PyAV is given for I420 frames of each bit depth (full range is a tag, not a format)
+_I420_FRAME_FORMAT = {8: "yuv420p", 10: "yuv420p10le"}
 
 
 class VideoWriter(AtomicWriter):
-    """Encode frames to ``path`` (H.264, 4:2:0, MP4; MOV when ``path`` ends in ``.mov``).
+    """Encode frames to ``path`` (4:2:0 H.264, or HEVC for 10-bit I420; MP4, MOV when ``path`` ends in ``.mov``).
 
     ``write(image, pts)`` takes a BGR uint8 (height, width, 3) image and its
     presentation time in ``time_base`` units (default ``1/fps``, where
@@ -51,14 +54,21 @@ class VideoWriter(AtomicWriter):
     pixel on the right/bottom, repeating the edge pixels.
 
     ``i420_colors`` switches the input to I420 arrays (the decoder's own YUV,
-    :mod:`facemirror.video.i420`; even sizes only): they are encoded as they
-    are and the file is tagged with these colours, the source's, so pixels a
-    job did not change come out as they went in.
+    :mod:`facemirror.video.i420`; even sizes only) of pixel format
+    ``i420_format`` (uint16 arrays for ``yuv420p10le``): they are encoded as
+    they are, at their own bit depth (10-bit as HEVC Main 10, tagged ``hvc1``
+    so Apple players open it), and the file is tagged with these colours, the
+    source's, so pixels a job did not change come out as they went in.
+
+    BGR frames are converted with the BT.601 matrix to limited range, and the
+    file says so; ``source_colors`` names the primaries and transfer of the
+    video they were decoded from, which that decoding kept (it undoes only the
+    matrix), so an HLG or BT.709 source's debug video is tagged as such.
 
     ``encoder="auto"`` uses :func:`~facemirror.video.encoders.choose_encoder`
-    (hardware first, libx264 last); ``encoder_report`` says why skipped
-    encoders were skipped. ``quality`` is on x264's CRF scale (lower is
-    better). ``audio_from`` names a file whose first audio stream is copied
+    (hardware first, libx264, or libx265 for 10-bit, last); ``encoder_report``
+    says why skipped encoders were skipped. ``quality`` is on x264's CRF scale
+    (lower is better). ``audio_from`` names a file whose first audio stream is copied
     (remuxed, not re-encoded) with its original timestamps.
 
     Encoding runs on a background thread behind a queue of ``queue_size``
@@ -85,6 +95,8 @@ class VideoWriter(AtomicWriter):
         times: StageTimes | None = None,
         stage: str = "encode",
         i420_colors: ColorTags | None = None,
+        i420_format: str = "yuv420p",
+        source_colors: ColorTags | None = None,
     ) -> None:
         self.path = Path(path)
         self._times = times
@@ -93,9 +105,14 @@ class VideoWriter(AtomicWriter):
             raise ValueError(f"{self.path}: frame size must be positive, got {width}x{height}")
         if i420_colors is not None and (width % 2 or height % 2):
             raise ValueError(f"{self.path}: I420 input needs an even frame size, got {width}x{height}")
+        if i420_format not in i420.FORMATS:
+            raise ValueError(f"{self.path}: I420 format must be one of {', '.join(i420.FORMATS)}, not {i420_format!r}")
         self.width, self.height = width, height
         self.yuv = i420_colors is not None
         self._shape = (height * 3 // 2, width) if self.yuv else (height, width, 3)
+        self._dtype = np.dtype(i420.FORMATS[i420_format] if self.yuv else np.uint8)
+        #: bits per sample of the encoded video
+        self.bits = 8 if self._dtype == np.uint8 else 10
         self.fps = Fraction(fps)
         self.time_base = Fraction(time_base) if time_base is not None else 1 / self.fps
         self.encoder, self.encoder_report = self._pick_encoder(encoder)
@@ -106,7 +123,7 @@ class VideoWriter(AtomicWriter):
         self._check_folder()
         self._container = self._open_output()
         try:
-            self._video = self._add_video_stream(quality, preset, i420_colors or _BGR_COLORS)
+            self._video = self._add_video_stream(quality, preset, i420_colors or bgr_colors(source_colors))
             self._audio = open_audio_copy(self._container, Path(audio_from)) if audio_from is not None else None
         except BaseException:
             self.abort()
@@ -129,10 +146,10 @@ class VideoWriter(AtomicWriter):
         """
         if not self.is_open:
             raise RuntimeError(f"{self.path}: write() after finish(), close() or abort()")
-        if image.shape != self._shape or image.dtype != np.uint8:
+        if image.shape != self._shape or image.dtype != self._dtype:
             kind = "I420 frame" if self.yuv else "image"
             raise ValueError(
-                f"{self.path}: expected a uint8 {kind} of shape {self._shape}, got {image.dtype} {image.shape}"
+                f"{self.path}: expected a {self._dtype} {kind} of shape {self._shape}, got {image.dtype} {image.shape}"
             )
         if pts is None:
             pts = round(self.frames_written / (self.fps * self.time_base))
@@ -171,7 +188,7 @@ class VideoWriter(AtomicWriter):
         if encoder != "auto":
             return encoder, {}
         try:
-            return choose_encoder()
+            return choose_encoder(self.bits)
         except BackendUnavailable as exc:
             raise OutputError(self.path, str(exc)) from None
 
@@ -200,7 +217,9 @@ class VideoWriter(AtomicWriter):
                 raise ValueError("not a video encoder")
             stream.width = self.width + self.width % 2
             stream.height = self.height + self.height % 2
-            stream.pix_fmt = pixel_format(self.encoder)
+            stream.pix_fmt = pixel_format(self.encoder, self.bits)
+            if stream.codec_context.codec.canonical_name == "hevc":
+                stream.codec_tag = "hvc1"  # FFmpeg's default hev1 is refused by QuickTime and iOS
             stream.time_base = self.time_base
             stream.thread_type = "AUTO"
             context = stream.codec_context
@@ -225,7 +244,7 @@ class VideoWriter(AtomicWriter):
     def _encode(self, item: tuple[np.ndarray, int]) -> None:
         image, pts = item
         if self.yuv:
-            frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+            frame = av.VideoFrame.from_ndarray(image, format=_I420_FRAME_FORMAT[self.bits])
         else:
             if image.shape[0] % 2 or image.shape[1] % 2:
                 pad = (image.shape[0] % 2, image.shape[1] % 2)
@@ -307,6 +326,14 @@ class AudioCopy:
     def close(self) -> None:
         """Release the source file."""
         self._input.close()
+
+
+def bgr_colors(source: ColorTags | None) -> ColorTags:
+    """Tags of video encoded from BGR frames: BT.601 matrix (AVCOL_SPC_SMPTE170M) and limited range, as
+    :func:`_to_video_frame` converts; the primaries and transfer of ``source``, the video the BGR was decoded from.
+    """
+    source = source or ColorTags()
+    return replace(source, space=6, range=1)
 
 
 def _to_video_frame(image: np.ndarray, pix_fmt: str | None) -> av.VideoFrame:
