@@ -39,13 +39,13 @@ def test_summary_per_eye_and_comparison(eyes: tuple[np.ndarray, np.ndarray, np.n
     assert a.rate_per_min == pytest.approx(10.0, rel=0.01) and b.rate_per_min == pytest.approx(6.0, rel=0.01)
     assert a.complete_share == 1.0 and b.complete_share == 0.0
     assert a.mean_duration_s == pytest.approx(0.16, abs=0.03) and b.mean_duration_s == pytest.approx(0.16, abs=0.03)
-    assert a.min_opening == pytest.approx(1 - detector_closure(1.0), abs=0.05)
-    assert b.min_opening == pytest.approx(1 - detector_closure(0.5), abs=0.05)
+    assert a.max_closure == pytest.approx(detector_closure(1.0), abs=0.05)
+    assert b.max_closure == pytest.approx(detector_closure(0.5), abs=0.05)
     assert a.min_ear == pytest.approx(np.nanmin(ear_left)) and b.min_ear == pytest.approx(np.nanmin(ear_right))
     c = summary.comparison
     assert c["rate_per_min"].smaller == "right" and c["rate_per_min"].ratio == pytest.approx(0.6, rel=0.02)
     assert c["complete_share"].smaller == "right" and c["complete_share"].ratio == 0.0
-    assert c["min_opening"].smaller == "left" and c["min_opening"].ratio == pytest.approx(a.min_opening / b.min_opening)
+    assert c["max_closure"].smaller == "right" and c["max_closure"].ratio == pytest.approx(0.5, abs=0.05)
     assert 0.8 < (c["mean_duration_s"].ratio or 0.0) <= 1.0
     plain = json.loads(json.dumps(summary.to_dict()))
     assert plain["left"]["blinks"] == 10 and plain["comparison"]["rate_per_min"]["smaller"] == "right"

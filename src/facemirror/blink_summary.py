@@ -2,11 +2,13 @@
 
 Time observed is the time the eye was seen (frames with a finite EAR, each lasting
 until the next frame's timestamp), so a face that leaves the picture does not lower
-the rate. The smallest opening is over every frame, blink or not (a voluntary
-closure counts): ``1 - closure`` against the eye's open level
-(:func:`facemirror.blinks.open_eye_level`), 0 = shut, 1 = open as usual. Each
-left/right comparison is the smaller value over the larger and which side has the
-smaller one; it says nothing about which side is affected.
+the rate. The smallest opening reached is over every frame, blink or not (a
+voluntary closure counts), as the EAR (``min_ear``) and as the deepest closure
+against the eye's open level (``max_closure``, :func:`facemirror.blinks.open_eye_level`:
+0 = open as usual, 1 = shut); the sides are compared on the closure, since a ratio of
+two near-zero openings would swing with a pixel. Each left/right comparison is the
+smaller value over the larger and which side has the smaller one; it says nothing
+about which side is affected.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from facemirror.aus.blink import closure_fraction
 from facemirror.blinks import BlinkEvent, open_eye_level
 
 #: EyeBlinkSummary fields compared between the eyes.
-COMPARED = ("rate_per_min", "mean_duration_s", "complete_share", "min_opening")
+COMPARED = ("rate_per_min", "mean_duration_s", "complete_share", "max_closure")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class EyeBlinkSummary:
     complete_share: float | None
     mean_closure: float | None
     min_ear: float | None
-    min_opening: float | None
+    max_closure: float | None
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,7 @@ def _eye_summary(
     observed = float(frame_s[seen].sum())
     complete = sum(e.complete for e in events)
     n = len(events)
-    opening = None
-    if seen.any():
-        opening = 1.0 - float(np.nanmax(closure_fraction(ear, open_eye_level(ear, fps))))
+    deepest = float(np.nanmax(closure_fraction(ear, open_eye_level(ear, fps)))) if seen.any() else None
     return EyeBlinkSummary(
         eye=eye,
         blinks=n,
@@ -103,7 +103,7 @@ def _eye_summary(
         complete_share=complete / n if n else None,
         mean_closure=float(np.mean([e.closure for e in events])) if n else None,
         min_ear=float(np.nanmin(ear)) if seen.any() else None,
-        min_opening=opening,
+        max_closure=deepest,
     )
 
 
