@@ -68,3 +68,13 @@ def ear_series(
 def detector_closure(depth: float) -> float:
     """What the detector should report for a lid covering ``depth``: closure with CLOSED_FRACTION 0.15 as shut."""
     return min(1.0, depth * (1 - SHUT) / (1 - 0.15))
+
+
+def random_blinks(seed: int, seconds: float = 60.0) -> list[TrueBlink]:
+    """Blinks 1-6 s apart, half complete (0.95-1.0 of the fissure) and half partial (0.3-0.75)."""
+    rng = np.random.default_rng(1000 + seed)
+    times = np.cumsum(rng.uniform(1.0, 6.0, int(seconds)))
+    times = times[times < seconds - 2.0]
+    return [
+        TrueBlink(float(t), rng.uniform(0.95, 1.0) if rng.random() < 0.5 else rng.uniform(0.3, 0.75)) for t in times
+    ]

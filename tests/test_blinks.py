@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blink_series import SHUT, TrueBlink, detector_closure, ear_series, open_level
+from blink_series import SHUT, TrueBlink, detector_closure, ear_series, open_level, random_blinks
 from facemirror.aus.blink import DEFAULT_OPEN_EAR
 from facemirror.blinks import (
     COMPLETE_CLOSURE,
@@ -49,6 +49,22 @@ def test_known_blinks_found_and_classified(fps: float) -> None:
         assert e.start <= e.peak <= e.end and e.start_time <= e.peak_time <= e.end_time
         assert e.min_ear == pytest.approx(ear[e.peak]) if fps == 30 else e.min_ear > np.nanmin(ear[e.start : e.end + 1])
         assert e.open_ear == pytest.approx(open_level(t[e.peak : e.peak + 1])[0], rel=0.05)
+
+
+@pytest.mark.parametrize("fps", [30.0, 60.0, 120.0, 240.0])
+def test_random_series_every_blink_found_and_classified(fps: float) -> None:
+    # 10 one-minute series per frame rate, noise 0.01 (3 % of the open EAR), 5 % of frames lost one by one
+    found = 0
+    for seed in range(10):
+        truth = random_blinks(seed)
+        t, ear = ear_series(fps, 60.0, truth, noise=0.01, seed=seed)
+        ear[np.random.default_rng(seed).random(len(ear)) < 0.05] = np.nan
+        for b, e in _match(find_blinks(ear, fps, timestamps=t), truth):
+            assert e.complete == (b.depth >= 0.9)
+            # within 4 sigma of the noise (0.01 EAR is 0.04 of the range of an eye open at 0.28)
+            assert e.closure == pytest.approx(detector_closure(b.depth), abs=4 * 0.01 / (0.28 * 0.85))
+            found += 1
+    assert found > 150
 
 
 def test_eye_that_never_shuts_has_only_partial_blinks() -> None:
