@@ -155,6 +155,11 @@ def test_bridge_gaps_fills_only_short_gaps() -> None:
     assert np.isnan(out[3:6]).all() and np.isnan(out[7])
 
 
+def test_empty_or_faceless_series() -> None:
+    assert find_blinks([], 30.0) == []
+    assert find_blinks([np.nan] * 50, 30.0) == []
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="fps"):
         find_blinks([0.3] * 10, 0.0)

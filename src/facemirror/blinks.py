@@ -197,13 +197,6 @@ def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
     return np.where(finite, total / np.maximum(count, 1), np.nan)
 
 
-def _series(values: Sequence[float] | np.ndarray) -> np.ndarray:
-    out = np.asarray(values, dtype=np.float64)
-    if out.ndim != 1:
-        raise ValueError(f"expected a 1-D series, got shape {out.shape}")
-    return out
-
-
 def running_median(values: np.ndarray, fps: float, window_s: float, fallback: np.ndarray | None = None) -> np.ndarray:
     """Median of the finite values over a centred window, at every frame (NaN frames get their neighbours' level).
 
@@ -212,9 +205,11 @@ def running_median(values: np.ndarray, fps: float, window_s: float, fallback: np
     :func:`facemirror.aus.blink.video_baseline`.
     """
     n = len(values)
+    if n == 0:
+        return np.zeros(0)
     window = max(3, round(window_s * fps)) // 2 * 2 + 1
     hop = max(1, window // 8)
-    anchors = np.unique(np.append(np.arange(0, n, hop), n - 1)) if n else np.zeros(0, dtype=int)
+    anchors = np.unique(np.append(np.arange(0, n, hop), n - 1))
     padded = np.pad(values, window // 2, constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, window)[anchors]
     counts = np.isfinite(windows).sum(axis=1)
@@ -223,6 +218,13 @@ def running_median(values: np.ndarray, fps: float, window_s: float, fallback: np
         return fallback if fallback is not None else np.full(n, video_baseline(values))
     medians = np.nanmedian(windows[usable], axis=1)
     return np.interp(np.arange(n), anchors[usable], medians)
+
+
+def _series(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    out = np.asarray(values, dtype=np.float64)
+    if out.ndim != 1:
+        raise ValueError(f"expected a 1-D series, got shape {out.shape}")
+    return out
 
 
 def _grow(closure: np.ndarray, owner: np.ndarray, peak: int, step: int) -> tuple[int, bool]:
