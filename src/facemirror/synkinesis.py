@@ -3,16 +3,17 @@
 Per side, from per-frame series of the eye's aperture (EAR) and the mouth corner's
 excursion (distance from its rest position, in inner-canthal distances, from
 :func:`commissure_positions` and :func:`commissure_excursion`). Frames are *active*
-when the excursion is at least ``active`` (0.1 inner-canthal distances, about 3 mm,
-several times the mesh's frame-to-frame jitter of 0.03 and a fraction of a smile's
-0.4-0.5 measured on single_face.mp4), at *rest* below it. Blink frames (:func:`facemirror.blinks.blink_mask`) and
-frames without a face are left out. The eye's rest aperture at a frame is the running
-median (``REST_WINDOW_S``) of its EAR over the rest frames, which bridges each mouth
-movement and follows the EAR's slow drift with head pose; its narrowing at a frame is
-``1 - EAR / rest aperture``.
+when the excursion is at least ``active`` (0.1 inner-canthal distances, about 3 mm:
+several times the frame-to-frame jitter of a held smile, 0.02-0.03, and a fifth of a
+full smile, 0.45-0.5 on single_face.mp4), at *rest* below it. Blink frames
+(:func:`facemirror.blinks.blink_mask`) and frames without a face are left out. The
+eye's rest aperture at a frame is the running median (``REST_WINDOW_S``) of its EAR
+over the rest frames, which bridges each mouth movement and follows the EAR's slow
+drift with head pose; its narrowing at a frame is ``1 - EAR / rest aperture``.
 
 - ``narrowing``: mean narrowing over the active frames (0.2: the eye is 20 % narrower
-  while the corner is away from rest; about 0 without synkinesis);
+  while the corner is away from rest; about 0 for an eye that does not follow the
+  mouth, though a broad smile narrows healthy eyes too: 0.16-0.17 on single_face.mp4);
 - ``slope``: least-squares slope of narrowing against excursion over all frames
   (narrowing per inner-canthal distance of corner movement: comparable between sides
   that move by different amounts);
