@@ -94,12 +94,24 @@ def video_baseline(ears: Sequence[float] | np.ndarray, default: float = DEFAULT_
     return float(np.percentile(values, BASELINE_PERCENTILE))
 
 
+def closure_fraction(
+    ears: Sequence[float] | np.ndarray | float,
+    open_ear: float | np.ndarray,
+    closed_fraction: float = CLOSED_FRACTION,
+) -> np.ndarray:
+    """How far each EAR is from open (0) to shut (1): linear in ``EAR / open_ear``, 1 at ``closed_fraction``.
+
+    ``open_ear`` may be one value or one per frame (a drifting open-eye level); clipped to [0, 1], NaN stays NaN.
+    """
+    ratio = np.asarray(ears, dtype=np.float64) / np.asarray(open_ear, dtype=np.float64)
+    return np.clip((1.0 - ratio) / (1.0 - closed_fraction), 0.0, 1.0)
+
+
 def au45_intensity(
     ears: Sequence[float] | np.ndarray | float, open_ear: float, closed_fraction: float = CLOSED_FRACTION
 ) -> np.ndarray:
     """0-5 intensity for EAR values: 0 at ``open_ear``, 5 at ``closed_fraction * open_ear``; NaN stays NaN."""
-    ratio = np.asarray(ears, dtype=np.float64) / open_ear
-    return np.clip(5.0 * (1.0 - ratio) / (1.0 - closed_fraction), 0.0, 5.0)
+    return 5.0 * closure_fraction(ears, open_ear, closed_fraction)
 
 
 @dataclass

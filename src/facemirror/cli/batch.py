@@ -10,8 +10,8 @@ import click
 from facemirror.batch import VIDEO_EXTENSIONS, RayOptions, run_many
 from facemirror.batch.worker import JOBS
 from facemirror.cli.options import AU_MODEL, pipeline_options, pop_pipeline_config
-from facemirror.pipeline import Pipeline
 from facemirror.cli.paths import input_folder, output_folder
+from facemirror.pipeline import Pipeline
 
 
 @click.command("batch")
