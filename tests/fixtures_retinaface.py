@@ -21,3 +21,12 @@ def retinaface_state(seed: int = SEED) -> dict:
 def write_retinaface_checkpoint(path: Path, seed: int = SEED) -> Path:
     """Save random RetinaFace weights at ``path`` as a plain state dict."""
     return save_checkpoint(retinaface_state(seed), path)
+
+
+def retinaface_weights() -> Path:
+    """The real RetinaFace weights of ../shared, or skip the test with the reason when they are absent."""
+    import pytest
+
+    if not REAL_WEIGHTS.is_file():
+        pytest.skip(f"real RetinaFace weights not found: {REAL_WEIGHTS} (the ../shared folder beside the checkout)")
+    return REAL_WEIGHTS

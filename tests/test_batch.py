@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
+from custom_parts import Brightness
 from facemirror import Pipeline
 from facemirror.batch import discover, run_many
 from facemirror.batch.discover import plan
@@ -267,3 +268,21 @@ def test_aus_job_on_a_list_of_files_writes_one_au_csv_per_video(tmp_path: Path, 
         csv_file = tmp_path / "out" / rel
         assert outcome.outputs == {"csv": str(csv_file)}
         assert csv_file.read_text().count("\n") == CLIP_FRAMES + 1  # header + one row per frame
+
+
+def test_a_pipeline_of_picklable_instances_runs_in_worker_processes(tmp_path: Path, clip: Path) -> None:
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+    pipeline = Pipeline(au_model=Brightness(), outputs=FAST.outputs, progress=False)
+    result = run_many(pipeline, in_dir, tmp_path / "out", job="aus", workers=2, progress=False)
+    assert result.ok and result.counts == {"done": 2}
+    for name in ("a", "b"):
+        header = (tmp_path / "out" / name / f"{name}.csv").read_text().splitlines()[0].split(",")
+        assert "brightness" in header  # the worker ran the user's own class, not a default
+
+
+def test_a_pipeline_that_cannot_be_pickled_is_refused_before_any_work(tmp_path: Path, clip: Path) -> None:
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+    pipeline = Pipeline(Interrupting(after=None), outputs=FAST.outputs, progress=False)  # holds loaded networks
+    with pytest.raises(BatchError, match=r"test_batch\.Interrupting.*cannot be sent to worker processes.*workers=1"):
+        run_many(pipeline, in_dir, tmp_path / "out", job="mirror", workers=2, progress=False)
+    assert not list((tmp_path / "out").glob("*/*.mp4"))
