@@ -9,35 +9,10 @@ import pytest
 
 from facemirror.aus.blink import layout_ear, wflw_ear
 from facemirror.layouts import MEDIAPIPE_478, WFLW_98, BoxRule, EyeRing, LandmarkLayout, get_layout
-from facemirror.layouts.mediapipe_canonical import CANONICAL_VERTICES
 from facemirror.layouts.wflw import MESH_COUNTERPART
 from facemirror.mirror.landmarks import mirrored_landmarks, reflect_points
 from facemirror.mirror.midline import Midline, estimate_midline, head_pose
-
-
-def wflw_face(centre: tuple[float, float] = (320.0, 240.0), scale: float = 20.0, roll: float = 0.0) -> np.ndarray:
-    """(98, 2) WFLW points of MediaPipe's canonical (exactly symmetric) face, rolled by ``roll`` degrees.
-
-    Points with a mesh counterpart take its canonical position; the contour is an arc and the pupils sit
-    between the eye corners, both symmetric too.
-    """
-    pts = np.zeros((98, 2))
-    for wflw, vertex in _all_counterparts().items():
-        pts[wflw] = CANONICAL_VERTICES[vertex, :2] * (1.0, -1.0)  # canonical y is up; image y is down
-    for k in (*range(16), *range(17, 33)):  # contour: right ear (image left), over the chin (16, canonical), left ear
-        t = math.pi * k / 32
-        pts[k] = (-7.5 * math.cos(t), -1.0 + 8.0 * math.sin(t))
-    pts[96] = (pts[60] + pts[64]) / 2
-    pts[97] = (pts[68] + pts[72]) / 2
-    a = math.radians(roll)
-    rotation = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    return pts @ rotation.T * scale + centre
-
-
-def _all_counterparts() -> dict[int, int]:
-    from facemirror.layouts.wflw import _COUNTERPARTS
-
-    return _COUNTERPARTS
+from layout_faces import all_counterparts, wflw_face
 
 
 def test_layouts_are_consistent() -> None:
@@ -52,7 +27,7 @@ def test_layouts_are_consistent() -> None:
     assert not mobile & (set(WFLW_98.midline_pairs.ravel().tolist()) | set(WFLW_98.midline_sagittal.tolist()))
     # every WFLW point with a mesh counterpart: its mirror partner's counterpart is the mesh vertex's partner
     mesh_perm, wflw_perm = MEDIAPIPE_478.mirror_permutation, WFLW_98.mirror_permutation
-    full = _all_counterparts()
+    full = all_counterparts()
     assert len(full) == 2 * len(MESH_COUNTERPART) - sum(wflw_perm[w] == w for w in MESH_COUNTERPART)
     for wflw, vertex in full.items():
         assert full[int(wflw_perm[wflw])] == mesh_perm[vertex]

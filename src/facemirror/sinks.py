@@ -146,6 +146,7 @@ class MirrorSink:
                 pose,
                 self.info.height,
                 self.info.width,
+                face.box if face is not None else None,
             )
         )
         if self.targets.extractor is not None:

@@ -30,7 +30,14 @@ MIN_BOX_PX = 8.0
 
 
 class DetectLandmarkTracker(FollowingTracker):
-    """``detector`` finds faces, ``landmarks`` places its points on the subject's; their layout is the landmarks'."""
+    """``detector`` finds faces, ``landmarks`` places its points on the subject's; their layout is the landmarks'.
+
+    A landmark model gives no presence score, so each followed box is also checked against the subject's
+    appearance (:meth:`~facemirror.face.subject.SubjectLock.looks_like`): a box that slid off the face counts
+    as lost and the detector runs.
+    """
+
+    check_appearance = True
 
     def __init__(
         self,

@@ -23,6 +23,9 @@ from facemirror.models.base import Face
 class FollowingTracker(FaceTracker):
     """Detect, choose the subject, follow; subclasses say how to detect, start from a detection and follow."""
 
+    #: check that each followed box still looks like the subject (for landmark models without a presence score)
+    check_appearance = False
+
     def __init__(self, redetect_seconds: float | None = 2.0, subject: SubjectLock | None = None) -> None:
         if redetect_seconds is not None and redetect_seconds <= 0:
             raise ValueError(f"redetect_seconds must be positive (or None), got {redetect_seconds}")
@@ -47,7 +50,7 @@ class FollowingTracker(FaceTracker):
             and timestamp - self._last_detection >= self.redetect_seconds
         )
         if self._following and not due:
-            face = self._follow(image)
+            face = self._followed(image)
             if face is not None:
                 self.subject.seen(face.box, timestamp)
                 return face
@@ -61,13 +64,20 @@ class FollowingTracker(FaceTracker):
             return face
         if self._following:  # a scheduled detection missed the subject: keep following
             self._last_detection = timestamp
-            face = self._follow(image)
+            face = self._followed(image)
             if face is not None:
                 self.subject.seen(face.box, timestamp)
                 return face
         self._following = False
         self._stop()
         return None
+
+    def _followed(self, image: np.ndarray) -> TrackedFace | None:
+        """The followed face, unless it was lost (or, with ``check_appearance``, no longer looks like the subject)."""
+        face = self._follow(image)
+        if face is not None and self.check_appearance and not self.subject.looks_like(image, face.box):
+            return None
+        return face
 
     @abstractmethod
     def _detect(self, image: np.ndarray) -> list[Face]:

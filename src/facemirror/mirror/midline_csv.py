@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from facemirror.mirror.midline import HeadPose
@@ -29,6 +30,10 @@ COLUMNS = (
     "pose_yaw_deg",
     "pose_pitch_deg",
     "pose_roll_deg",
+    "face_x1",  # the followed face's box (pixels; the AU crop box), empty without a face
+    "face_y1",
+    "face_x2",
+    "face_y2",
 )
 
 
@@ -42,6 +47,7 @@ def midline_row(
     pose: HeadPose | None,
     height: int,
     width: int,
+    box: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """The CSV row of one frame."""
     row: dict[str, Any] = {
@@ -69,4 +75,6 @@ def midline_row(
         )
     if pose is not None:
         row.update(pose_yaw_deg=pose.yaw, pose_pitch_deg=pose.pitch, pose_roll_deg=pose.roll)
+    if box is not None:
+        row.update(face_x1=box[0], face_y1=box[1], face_x2=box[2], face_y2=box[3])
     return row
