@@ -65,7 +65,7 @@ def test_the_panned_group_keeps_one_person(kind: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", TRACKERS)
 def test_a_larger_face_walking_in_does_not_take_over(kind: str, tmp_path: Path) -> None:
     clip = walk_in(tmp_path / "walk.mp4")
-    who, rows = followed(TRACKERS[kind](), clip, tmp_path / "out")
+    who, _ = followed(TRACKERS[kind](), clip, tmp_path / "out")
     assert who == [0] * len(who)  # the subject, never the larger newcomer (who is in view from frame 45)
     assert not np.isnan(clip.boxes[-1, 1]).any()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from facemirror.mirror.midline import HeadPose
 from facemirror.mirror.smoothing import SmoothedMidline
 
@@ -47,7 +49,7 @@ def midline_row(
     pose: HeadPose | None,
     height: int,
     width: int,
-    box: Sequence[float] | None = None,
+    box: Sequence[float] | np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The CSV row of one frame."""
     row: dict[str, Any] = {
