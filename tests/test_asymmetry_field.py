@@ -119,34 +119,42 @@ def test_points_outside_the_field_are_left_alone(midline: Midline) -> None:
     np.testing.assert_allclose(result.left, far)
 
 
-def test_magnitude_image_covers_the_crop_only(midline: Midline) -> None:
-    image = symmetric_texture(midline)
+def drooped_field(midline: Midline, amount: float = 6.0) -> tuple[np.ndarray, AsymmetryField, np.ndarray]:
+    """A texture whose subject's-left point moved ``amount`` px down the face, its field, and that point."""
     left = on_side(midline, 45.0, 15.0)
-    field: AsymmetryField = asymmetry_field(
-        Droop(tuple(left), 6.0, midline.direction, 35, 35, 35).apply(image), midline, box_around(midline, 80.0)
-    )
-    heat = field.magnitude_image((SIZE // 2, SIZE // 2), scale=0.5)
-    assert heat.shape == (SIZE // 2, SIZE // 2)
-    assert np.isnan(heat[0, 0]) and np.isnan(heat[-1, -1])
-    # the moved point and its mirror image differ from each other: the peak is at one of them
-    peak = np.array(np.unravel_index(np.nanargmax(heat), heat.shape)[::-1]) + 0.5
-    moved = np.array([left, reflect_points(left[None], midline)[0]]) + 6.0 * np.asarray(midline.direction)
+    moved = Droop(tuple(left), amount, midline.direction, 35, 35, 35).apply(symmetric_texture(midline))
+    return moved, asymmetry_field(moved, midline, box_around(midline, 80.0)), left
+
+
+def test_maps_show_the_droop_where_it_is(midline: Midline) -> None:
+    _, field, left = drooped_field(midline)
+    down = np.asarray(midline.direction)
+    moved = np.array([left, reflect_points(left[None], midline)[0]]) + 6.0 * down
+    magnitude = field.to_image(field.magnitude(), (SIZE // 2, SIZE // 2), scale=0.5)
+    assert magnitude.shape == (SIZE // 2, SIZE // 2)
+    assert np.isnan(magnitude[0, 0]) and np.isnan(magnitude[-1, -1])  # outside the crop
+    # |a| is the same at the moved point and at its partner: the peak is at one of them
+    peak = np.array(np.unravel_index(np.nanargmax(magnitude), magnitude.shape)[::-1]) + 0.5
     assert np.linalg.norm(moved / 2 - peak, axis=1).min() < 6
-    assert np.nanmax(heat) == pytest.approx(6.0, abs=1.0)
+    assert np.nanmax(magnitude) == pytest.approx(6.0, abs=1.0)
+    # the signed map tells them apart: lower than its mirror partner on the moved side, higher on the other
+    signed = field.to_image(field.down(), (SIZE, SIZE))
+    (xl, yl), (xr, yr) = moved.astype(int)
+    assert signed[yl, xl] == pytest.approx(6.0, abs=1.0)
+    assert signed[yr, xr] == pytest.approx(-6.0, abs=1.0)
 
 
-def test_heatmap_colours_the_face_only(midline: Midline) -> None:
-    image = symmetric_texture(midline)
-    left = on_side(midline, 45.0, 15.0)
-    moved = Droop(tuple(left), 6.0, midline.direction, 35, 35, 35).apply(image)
-    field = asymmetry_field(moved, midline, box_around(midline, 80.0))
-    drawn = overlay_heatmap(moved, field, full_scale_px=6.0)
-    np.testing.assert_array_equal(drawn[:5, :5], moved[:5, :5])  # outside the crop
+def test_heatmap_colours_the_asymmetry_only(midline: Midline) -> None:
+    image, field, left = drooped_field(midline)
     x, y = (left + 6.0 * np.asarray(midline.direction)).astype(int)
     far = on_side(midline, 45.0, -70.0).astype(int)  # same side, well away from the droop
-    heat = cv2.applyColorMap(np.array([[255, 0]], np.uint8), cv2.COLORMAP_INFERNO)[0].astype(int)
-    assert np.abs(drawn[y, x].astype(int) - (0.4 * moved[y, x] + 0.6 * heat[0])).max() < 30
-    assert np.abs(drawn[far[1], far[0]].astype(int) - (0.4 * moved[far[1], far[0]] + 0.6 * heat[1])).max() < 30
+    for signed in (False, True):
+        drawn = overlay_heatmap(image, field, full_scale_px=6.0, signed=signed)
+        np.testing.assert_array_equal(drawn[:5, :5], image[:5, :5])  # outside the crop
+        assert np.abs(drawn[far[1], far[0]].astype(int) - image[far[1], far[0]]).max() <= 3  # symmetric there
+        assert np.abs(drawn[y, x].astype(int) - image[y, x]).max() > 60  # coloured at the droop
+    xr, yr = reflect_points(np.array([[x + 0.5, y + 0.5]]), midline)[0].astype(int)
+    assert drawn[y, x, 2] > drawn[y, x, 0] and drawn[yr, xr, 0] > drawn[yr, xr, 2]  # red lower, blue higher
 
 
 def test_split_sides_follows_the_recording(midline: Midline) -> None:

@@ -66,18 +66,27 @@ class AsymmetryField:
 
     def magnitude(self) -> np.ndarray:
         """``|a|`` over the crop (h, w float32), in image pixels."""
-        return np.hypot(self.displacement[..., 0], self.displacement[..., 1]) / np.float32(self.frame.scale)
+        ax, ay = self._axes_in_image_px()
+        return np.hypot(ax, ay)
 
-    def magnitude_image(self, shape: tuple[int, int], scale: float = 1.0) -> np.ndarray:
-        """``|a|`` (image pixels) drawn into an image of ``shape`` (h, w), ``scale`` times the frame's size.
+    def down(self) -> np.ndarray:
+        """The down-the-face part of ``a`` over the crop (h, w float32), image pixels: positive where a point sits
+        lower than the mirror image of its partner, negative where it sits higher."""
+        return self._axes_in_image_px()[1]
 
-        NaN outside the crop. ``scale=0.5`` draws it into a half-size debug frame.
-        """
-        to_out = np.diag([scale, scale]) @ np.linalg.inv(self.frame.matrix[:, :2])
+    def _axes_in_image_px(self) -> tuple[np.ndarray, np.ndarray]:
+        # the crop's rows are the normal and the direction, each scaled by that axis's crop pixels per image pixel
+        per_px = np.linalg.norm(self.frame.matrix[:, :2], axis=1).astype(np.float32)
+        return self.displacement[..., 0] / per_px[0], self.displacement[..., 1] / per_px[1]
+
+    def to_image(self, values: np.ndarray, shape: tuple[int, int], scale: float = 1.0) -> np.ndarray:
+        """A crop map (h, w) such as :meth:`magnitude` drawn into an image of ``shape`` (h, w), ``scale`` times
+        the frame's size (``scale=0.5`` for a half-size debug frame); NaN outside the field."""
+        to_out = scale * np.linalg.inv(self.frame.matrix[:, :2])
         out_matrix = np.hstack([to_out, (-to_out @ self.frame.matrix[:, 2])[:, None]])  # crop -> output
         shift = out_matrix[:, 2] + out_matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5  # pixel indices for cv2
         return cv2.warpAffine(
-            self.magnitude(),
+            np.asarray(values, dtype=np.float32),
             np.hstack([out_matrix[:, :2], shift[:, None]]),
             (shape[1], shape[0]),
             flags=cv2.INTER_LINEAR,
