@@ -14,6 +14,7 @@ from facemirror.asymmetry import (
     overlay_heatmap,
     split_sides,
 )
+from facemirror.asymmetry.flow import partner_implied
 from facemirror.asymmetry.synthetic import Droop
 from facemirror.mirror.landmarks import reflect_points
 from facemirror.mirror.midline import Midline
@@ -165,6 +166,17 @@ def test_split_sides_follows_the_recording(midline: Midline) -> None:
     np.testing.assert_array_equal(right, on_right)
     left, right = split_sides(on_right, on_left, midline, selfie=True)
     np.testing.assert_array_equal(left, on_right)
+
+
+def test_partner_implied_flow_checks_one_half_against_the_other() -> None:
+    """Left half 3 px lower than the mirrored right: the crop's flow is -3 px there and +3 px on the other half."""
+    flow = np.zeros((40, 60, 2), np.float32)
+    flow[:, 30:, 1], flow[:, :30, 1] = -3.0, 3.0
+    inner = (slice(5, 35), np.r_[5:25, 35:55])  # away from the midline and the crop's edges
+    np.testing.assert_allclose(partner_implied(flow)[inner], flow[inner], atol=1e-5)
+    flow[:, :30, 1] = 0.0  # the other half missed it
+    assert partner_implied(flow)[20, 10, 1] == pytest.approx(3.0, abs=1e-5)
+    assert partner_implied(flow)[20, 50, 1] == pytest.approx(0.0, abs=1e-5)
 
 
 def test_droop_moves_its_centre_by_the_amount() -> None:

@@ -7,6 +7,14 @@ larger and the finer the structure (benchmarks/results/asymmetry_recovery.md).
 by the flow so far, and adds what is left: each pass sees a smaller residual,
 where the flow is accurate, so the total converges on the displacement the
 pixels support.
+
+The two halves of the flow describe the same pairs of points, seen from either
+side, and they can disagree: where one side's feature was pushed together (a
+brow bowed down, a lid drawn into a V), matching the other side's intact feature
+into it can fail while the opposite match succeeds. With ``consistent`` each
+pass after the first starts from the mean of the flow and the flow its other
+half implies (:func:`partner_implied`), which brings the failed half close
+enough for the next pass to lock on.
 """
 
 from __future__ import annotations
@@ -48,15 +56,17 @@ class FarnebackParams:
 class FlowMethod:
     """How the mirror flow is computed.
 
-    ``passes`` warp-then-flow passes; ``clahe`` equalises local contrast before the flow (the same crop for
-    both images, so the pair stays exact mirror images); ``face_px`` is the range of face heights (crop
-    pixels) the flow works at: a face outside it is resampled to the nearer end.
+    ``passes`` warp-then-flow passes; ``consistent`` starts each later pass from the flow averaged with what
+    its other half implies; ``clahe`` equalises local contrast before the flow (the same crop for both
+    images, so the pair stays exact mirror images); ``face_px`` is the range of face heights (crop pixels)
+    the flow works at: a face outside it is resampled to the nearer end.
     """
 
     algorithm: Literal["dis", "farneback"] = "dis"
     dis: DisParams = field(default_factory=DisParams)
     farneback: FarnebackParams = field(default_factory=FarnebackParams)
     passes: int = 1
+    consistent: bool = False
     clahe: bool = False
     face_px: tuple[float, float] = (0.0, 1e9)
 
@@ -79,9 +89,29 @@ def mirror_flow(crop: np.ndarray, method: FlowMethod) -> np.ndarray:
     mirror = np.ascontiguousarray(crop[:, ::-1])
     flow = _flow(crop, mirror, method)
     for _ in range(method.passes - 1):
+        if method.consistent:
+            flow = 0.5 * (flow + partner_implied(flow))
         step = _flow(crop, warp(mirror, flow), method)
         flow = step + warp(flow, step)  # u(x) = du(x) + u(x + du(x))
     return flow
+
+
+def partner_implied(flow: np.ndarray, rounds: int = 4) -> np.ndarray:
+    """The flow at each pixel that the other half of ``flow`` implies (equal to ``flow`` where it is consistent).
+
+    ``flow`` pairs pixel x with its partner p = F(x + u(x)), F the flip. The partner's own flow must lead
+    back, p + u(p) = F(x); so at a pixel z the implied flow is F(q) - z with q + u(q) = F(z), solved by
+    ``rounds`` fixed-point steps (a contraction while the flow's gradient stays below 1).
+    """
+    h, w = flow.shape[:2]
+    zx = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
+    zy = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+    fx = (w - 1) - zx  # the flip in pixel indices
+    qx, qy = fx, zy
+    for _ in range(rounds):
+        at_q = cv2.remap(flow, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        qx, qy = fx - at_q[..., 0], zy - at_q[..., 1]
+    return np.stack([(w - 1) - qx - zx, qy - zy], axis=-1)
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
