@@ -38,9 +38,10 @@ class SymmetricFace:
     face_height: float
 
 
-def make_symmetric_face(landmarker: FaceLandmarker) -> SymmetricFace:
-    """The face of ``tests/data/single_face.jpg`` made exactly symmetric about a vertical line."""
-    photo = cv2.imread(str(DATA / "single_face.jpg"))
+def make_symmetric_face(landmarker: FaceLandmarker, photo: np.ndarray | None = None) -> SymmetricFace:
+    """The face of ``photo`` (default ``tests/data/single_face.jpg``) made exactly symmetric about a vertical line."""
+    if photo is None:
+        photo = cv2.imread(str(DATA / "single_face.jpg"))
     face = landmarker.process_image(photo)
     assert face is not None, "the test photo must contain a face"
     mid = estimate_midline(face.landmarks)
