@@ -266,7 +266,8 @@ def test_aus_job_on_a_list_of_files_writes_one_au_csv_per_video(tmp_path: Path, 
     assert result.ok and [o.file for o in result.outcomes] == ["x/p1.mp4", "y/p2.mp4"]  # from their common folder
     for rel, outcome in zip(["x/p1/p1.csv", "y/p2/p2.csv"], result.outcomes):
         csv_file = tmp_path / "out" / rel
-        assert outcome.outputs == {"csv": str(csv_file)}
+        assert outcome.outputs["csv"] == str(csv_file)
+        assert set(outcome.outputs) == {"csv", "blinks_csv", "summary_json", "summary_csv"}
         assert csv_file.read_text().count("\n") == CLIP_FRAMES + 1  # header + one row per frame
 
 

@@ -62,7 +62,14 @@ def test_openface3_runs_every_job_end_to_end(openface3: Pipeline, clip: Path, tm
         assert result.face_report["detections"] == 2
         assert result.landmark_sources == {"detected": 2, "tracked": 10}
         assert {"retinaface", "star"} <= set(result.engines)
-    assert set(run.outputs) == {"left", "right", "debug", "midline_csv", "left_csv", "right_csv"}
+    assert set(run.outputs) == {"left", "right", "debug", "midline_csv", "left_csv", "right_csv"} | {
+        "measures_csv",
+        "blinks_csv",
+        "summary_json",
+        "summary_csv",
+    }
+    # WFLW has pupils but no iris ring: millimetres come from an assumed pupil distance, and the summary says so
+    assert run.video_summary["scale"]["source"].startswith("assumed pupil distance 63 mm")
     # every frame has its midline (random STAR points give a random head pose, so some frames read "turned")
     assert {r["status"] for r in rows(run.outputs["midline_csv"])} <= {"tracked", "turned"}
     assert all(r["success"] == "1" for r in rows(run.outputs["midline_csv"]))

@@ -41,6 +41,7 @@ _LAZY = {
     "Tracking": "facemirror.settings",
     "Mirroring": "facemirror.settings",
     "Outputs": "facemirror.settings",
+    "Measures": "facemirror.settings",
     "probe": "facemirror.video",
     "VideoReader": "facemirror.video",
     "VideoWriter": "facemirror.video",

@@ -30,17 +30,20 @@ from facemirror.aus.extractor import AUExtractor
 from facemirror.aus.schema import au_columns, column_sources
 from facemirror.aus.writer import AUCsvWriter
 from facemirror.backends.base import Engine
+from facemirror.blinks.series import EyeSeries
 from facemirror.face.base import FaceTracker
 from facemirror.face_stage import FaceStage
 from facemirror.layouts import SIDES, LandmarkLayout
 from facemirror.locks import locked_outputs
+from facemirror.measures import MeasureRecorder
 from facemirror.mirror.midline_csv import COLUMNS as MIDLINE_COLUMNS
 from facemirror.mirror.smoothing import SmoothingParams
 from facemirror.models.base import AUModel
 from facemirror.provenance import build_provenance, model_record, write_sidecar
 from facemirror.results import AUResult, JobResult, MirrorResult
-from facemirror.settings import QUALITY, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
+from facemirror.settings import QUALITY, Measures, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
 from facemirror.sinks import AUSink, MirrorSink, MirrorTargets
+from facemirror.summary import summary_files, video_summary
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
 from facemirror.video import VideoInfo, VideoReader, VideoWriter
@@ -82,7 +85,7 @@ LEGACY_KEYWORDS = {
 
 
 def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
-    """The files ``mirror()``/``run()`` write, named as the prior tool named them so lab scripts keep working."""
+    """Every file the jobs write for ``stem``, named as the prior tool named the videos so lab scripts keep working."""
     return {
         "left": out_dir / f"{stem}_left_mirrored.mp4",
         "right": out_dir / f"{stem}_right_mirrored.mp4",
@@ -90,7 +93,28 @@ def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
         "midline_csv": out_dir / f"{stem}_midline.csv",
         "left_csv": out_dir / f"{stem}_left_mirrored.csv",
         "right_csv": out_dir / f"{stem}_right_mirrored.csv",
+        **eye_and_summary_paths(out_dir, stem),
+        "measures_csv": out_dir / f"{stem}_measures.csv",
+        "report": out_dir / f"{stem}_report.html",
     }
+
+
+def eye_and_summary_paths(out_dir: Path, stem: str) -> dict[str, Path]:
+    """The blinks and the per-video summary, which every job writes beside its outputs."""
+    return {
+        "blinks_csv": out_dir / f"{stem}_blinks.csv",
+        "summary_json": out_dir / f"{stem}_summary.json",
+        "summary_csv": out_dir / f"{stem}_summary.csv",
+    }
+
+
+#: what each mirror-stage job writes (keys of :func:`output_paths`)
+JOB_OUTPUTS = {
+    "mirror": ("left", "right", "debug", "midline_csv"),
+    "run": ("left", "right", "debug", "midline_csv", "left_csv", "right_csv", "measures_csv", "blinks_csv",
+            "summary_json", "summary_csv", "report"),
+    "measure": ("measures_csv", "blinks_csv", "summary_json", "summary_csv"),
+}  # fmt: skip
 
 
 def default_out_dir(video: Path) -> Path:
@@ -136,6 +160,7 @@ class Pipeline:
         tracking: Tracking | None = None,
         mirroring: Mirroring | None = None,
         outputs: Outputs | None = None,
+        measures: Measures | None = None,
         progress: bool = True,
         profile: bool = False,
         **legacy: Any,
@@ -154,6 +179,7 @@ class Pipeline:
                 "tracking": tracking or Tracking(),
                 "mirroring": mirroring or Mirroring(),
                 "outputs": outputs or Outputs(),
+                "measures": measures or Measures(),
             },
         )
         if isinstance(face, str):
@@ -172,6 +198,7 @@ class Pipeline:
         self.tracking: Tracking = groups["tracking"]
         self.mirroring: Mirroring = groups["mirroring"]
         self.outputs: Outputs = groups["outputs"]
+        self.measures: Measures = groups["measures"]
         self.progress = progress
         self.profile = profile
         self._tracker: FaceTracker | None = face if isinstance(face, FaceTracker) else None
@@ -196,6 +223,7 @@ class Pipeline:
             tracking=config.tracking,
             mirroring=config.mirroring,
             outputs=config.outputs,
+            measures=config.measures,
             progress=progress,
             profile=profile,
         )
@@ -216,6 +244,7 @@ class Pipeline:
             self.tracking,
             self.mirroring,
             self.outputs,
+            self.measures,
         )
 
     def parameters(self) -> dict[str, Any]:
@@ -253,22 +282,37 @@ class Pipeline:
 
     def mirror(self, video: str | Path, out_dir: str | Path | None = None) -> MirrorResult:
         """Write the left- and right-mirrored videos, the debug video and the midline CSV of ``video``."""
-        return self._mirror_job(Path(video), out_dir, au=None)
+        return self._mirror_job("mirror", Path(video), out_dir)
 
     def run(
-        self, video: str | Path, out_dir: str | Path | None = None, au_model: str | AUModel | None = None
+        self,
+        video: str | Path,
+        out_dir: str | Path | None = None,
+        au_model: str | AUModel | None = None,
+        *,
+        report: bool | None = None,
     ) -> MirrorResult:
-        """``mirror()`` plus an AU CSV for each mirrored face, in one pass over the video.
+        """``mirror()``, an AU CSV for each mirrored face, the clinical measures, blinks and summary, in one pass.
 
         The AU crops come from the mirrored frames with the box of the
         mirrored landmarks (no second decode, no second face search).
+        ``report`` (default: ``outputs.report``) also writes ``{stem}_report.html``.
         """
-        return self._mirror_job(Path(video), out_dir, au=self._au(au_model))
+        with_report = self.outputs.report if report is None else report
+        return self._mirror_job("run", Path(video), out_dir, au=self._au(au_model), report=with_report)
+
+    def measure(self, video: str | Path, out_dir: str | Path | None = None) -> MirrorResult:
+        """The clinical measures of ``video``'s face per frame and side in millimetres, its blinks and the summary.
+
+        Writes ``{stem}_measures.csv``, ``{stem}_blinks.csv`` and ``{stem}_summary.json``/``.csv`` (docs/measures.md).
+        """
+        return self._mirror_job("measure", Path(video), out_dir)
 
     def extract_aus(
         self, video: str | Path, csv_path: str | Path | None = None, au_model: str | AUModel | None = None
     ) -> AUResult:
-        """Per-frame AUs of the face in ``video``, written to ``csv_path`` (default ``<video folder>/<stem>.csv``)."""
+        """Per-frame AUs of the face in ``video``, written to ``csv_path`` (default ``<video folder>/<stem>.csv``),
+        with its blinks (``<stem>_blinks.csv``) and the eyes' summary (``<stem>_summary.json``/``.csv``) beside it."""
         video = Path(video)
         tracker = self.face_tracker.for_job(needs_midline=False)
         model, name, reason = self._au(au_model, tracker.layout)
@@ -276,18 +320,19 @@ class Pipeline:
         with VideoReader(video, times=times) as reader:
             info = reader.info
             csv_file = Path(csv_path) if csv_path is not None else video.with_suffix(".csv")
+            paths = {"csv": csv_file, **eye_and_summary_paths(csv_file.parent, csv_file.stem)}
             columns = au_columns(model, openface=self.outputs.openface_columns)
-            with locked_outputs([csv_file]) as group:
+            with locked_outputs(paths.values()) as group:
                 writer = group.add(AUCsvWriter(csv_file, columns))
                 # the face stage has time to spare for AU preprocessing; the AU thread then only runs the network
                 extractor = self._extractor({"csv": writer}, model, times, preprocess_on_add=True)
-                frames, sources = self._stream(
-                    reader, info, FaceStage(tracker, times, midline=False), AUSink(extractor)
-                )
+                eyes = EyeSeries(float(info.fps), self.selfie, self.measures)
+                stage = FaceStage(tracker, times, midline=False)
+                frames, sources = self._stream(reader, info, stage, AUSink(extractor), eyes)
                 group.finish()
                 result = AUResult(
                     video,
-                    {"csv": csv_file},
+                    paths,
                     frames,
                     dict(sources),
                     {},
@@ -302,6 +347,7 @@ class Pipeline:
                     au_columns=column_sources(model),
                     decode=reader.decode_report,
                 )
+                self._summarise(group, paths, result, eyes)
                 self._finish(result, tracker, model, group)
         return result
 
@@ -315,14 +361,18 @@ class Pipeline:
 
     # --- internals ------------------------------------------------------------
 
-    def _stream(self, reader: VideoReader, info: VideoInfo, stage: FaceStage, sink: Any) -> tuple[int, Counter[str]]:
-        """The loop every job shares: each decoded frame through the face stage into the job's sink."""
+    def _stream(
+        self, reader: VideoReader, info: VideoInfo, stage: FaceStage, sink: Any, eyes: EyeSeries | None = None
+    ) -> tuple[int, Counter[str]]:
+        """The loop every job shares: each decoded frame through the face stage into the job's sink (and the eyes)."""
         sources: Counter[str] = Counter()
         frames = 0
         try:
             for frame in self._progress(reader, info):
                 ff = stage(frame)
                 sources[ff.source] += 1
+                if eyes is not None:
+                    eyes.add(frame.timestamp, ff.landmarks, ff.face.layout if ff.face is not None else None)
                 sink.push(ff)
                 frames += 1
             sink.close()
@@ -347,28 +397,37 @@ class Pipeline:
                 bar.update(1)
             bar.total = bar.n  # the container's frame count is an estimate: end at the frames decoded
 
-    def _mirror_job(self, video: Path, out_dir: str | Path | None, au: tuple[AUModel, str, str] | None) -> MirrorResult:
+    def _mirror_job(
+        self,
+        job: str,
+        video: Path,
+        out_dir: str | Path | None,
+        au: tuple[AUModel, str, str] | None = None,
+        report: bool = False,
+    ) -> MirrorResult:
+        """``mirror``, ``run`` or ``measure``: the face stage, the smoothed midline, then the mirror stage's work."""
         tracker = self.face_tracker.for_job(needs_midline=True)
         model = au[0] if au is not None else None
+        wanted = set(JOB_OUTPUTS[job]) - ({"debug"} if not self.outputs.debug_video else set())
+        wanted -= {"report"} if not report else set()
         times = StageTimes()  # after building the parts: the timings are the video's
         # mirrored videos are made from the decoder's own YUV where the video has it (no BGR round trip)
-        with VideoReader(video, times=times, yuv=True) as reader:
+        with VideoReader(video, times=times, yuv="left" in wanted) as reader:
             info = reader.info
             folder = check_writable_dir(out_dir if out_dir is not None else default_out_dir(video))
-            paths = output_paths(folder, video.stem)
-            if not self.outputs.debug_video:
-                del paths["debug"]
-            if model is None:
-                del paths["left_csv"], paths["right_csv"]
+            paths = {k: v for k, v in output_paths(folder, video.stem).items() if k in wanted}
+            measured = "measures_csv" in paths
+            recorder = MeasureRecorder(self.measures, self.selfie, self.mirroring.max_yaw_deg) if measured else None
+            eyes = EyeSeries(float(info.fps), self.selfie, self.measures) if measured else None
             with locked_outputs(paths.values()) as group:
-                with self._mirror_outputs(group, paths, info, model, times, yuv=reader.yuv) as targets:
+                with self._mirror_outputs(group, paths, info, model, recorder, times, yuv=reader.yuv) as targets:
                     # the mirror stage is busy: AU preprocessing runs on the AU thread
                     sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)
-                    frames, sources = self._stream(reader, info, FaceStage(tracker, times), sink)
-                encoder, skipped = targets.writers["left"].encoder, targets.writers["left"].encoder_report
+                    frames, sources = self._stream(reader, info, FaceStage(tracker, times), sink, eyes)
+                left = targets.writers.get("left")
                 result = MirrorResult(
                     video,
-                    paths,
+                    {k: v for k, v in paths.items() if k != "report"},
                     frames,
                     dict(sources),
                     dict(sink.statuses),
@@ -377,16 +436,38 @@ class Pipeline:
                     info,
                     au[1] if au is not None else None,
                     au[2] if au is not None else "",
-                    encoder,
-                    skipped,
+                    left.encoder if left is not None else "",
+                    left.encoder_report if left is not None else {},
                     threads=times.threads(),
                     face=tracker.name,
                     face_report=tracker.report(),
                     au_columns=column_sources(model) if model is not None else {},
                     decode=reader.decode_report,
                 )
+                if eyes is not None:
+                    result.measures = recorder.finish() if recorder is not None else None
+                    self._summarise(group, paths, result, eyes, targets.au_tables, model)
                 self._finish(result, tracker, model, group)
         return result
+
+    def _summarise(
+        self,
+        group: OutputGroup,
+        paths: dict[str, Path],
+        result: JobResult,
+        eyes: EyeSeries,
+        au_tables: dict[str, AUCsvWriter] | None = None,
+        model: AUModel | None = None,
+    ) -> None:
+        """The measures CSV, the blinks CSV and the per-video summary, as members of the job's output group."""
+        table = result.measures
+        if table is not None:
+            group.add(table.to_csv(paths["measures_csv"]))
+        group.add(eyes.table(str(paths["blinks_csv"])))
+        result.video_summary = video_summary(result, eyes, self.measures, au_tables, model)
+        for output in summary_files(paths["summary_json"], paths["summary_csv"], result.video_summary):
+            group.add(output)
+        group.finish()
 
     def _engines(self, tracker: FaceTracker, model: AUModel | None) -> dict[str, dict[str, str]]:
         """What ran each network of the job: ``{network: EngineInfo as a dict}``."""
@@ -436,28 +517,25 @@ class Pipeline:
         paths: dict[str, Path],
         info: VideoInfo,
         model: AUModel | None,
+        recorder: MeasureRecorder | None,
         times: StageTimes,
         yuv: bool,
     ) -> Iterator[MirrorTargets]:
-        """Open the video, midline and AU (by side) writers as members of ``group``; finish them all at the end.
+        """Open the writers of the outputs in ``paths`` as members of ``group``; finish them all at the end.
 
         The group renames them together, or removes every one if anything fails.
         With ``yuv`` the mirrored videos take I420 frames (8- or 10-bit) and keep the source's colour tags.
         """
         crf, preset = QUALITY[self.outputs.quality]
         audio = info.path if (self.outputs.copy_audio and info.has_audio) else None
+        encoder = self.outputs.encoder
         common: dict[str, Any] = dict(
-            fps=info.fps,
-            time_base=info.time_base,
-            encoder=self.outputs.encoder,
-            quality=crf,
-            preset=preset,
-            times=times,
+            fps=info.fps, time_base=info.time_base, encoder=encoder, quality=crf, preset=preset, times=times
         )
         common["source_colors"] = info.colors  # BGR-made videos (debug) keep the source's primaries and transfer
         yuv_frames: dict[str, Any] = dict(i420_colors=info.colors, i420_format=info.pix_fmt) if yuv else {}
         writers: dict[str, VideoWriter] = {}
-        for side in SIDES:
+        for side in (s for s in SIDES if s in paths):
             writers[side] = group.add(
                 VideoWriter(
                     paths[side],
@@ -473,13 +551,13 @@ class Pipeline:
             scale = self.outputs.debug_scale
             w, h = (max(1, round(d * scale)) for d in (info.width, info.height))  # as draw_debug
             writers["debug"] = group.add(VideoWriter(paths["debug"], w, h, stage="encode-debug", **common))
-        midline_table = group.add(CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS))
-        extractor = None
+        midline = group.add(CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS)) if "midline_csv" in paths else None
+        extractor, au_tables = None, {}
         if model is not None:
             columns = au_columns(model, openface=self.outputs.openface_columns)
             au_tables = {side: group.add(AUCsvWriter(paths[f"{side}_csv"], columns)) for side in SIDES}
             extractor = self._extractor(au_tables, model, times, preprocess_on_add=False)
-        yield MirrorTargets(writers, midline_table, extractor)
+        yield MirrorTargets(writers, midline, extractor, recorder, au_tables)
         group.finish()
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facemirror.video import DecodeReport, VideoInfo
+
+if TYPE_CHECKING:
+    from facemirror.measures import MeasureTable
 
 
 @dataclass
@@ -37,6 +40,10 @@ class JobResult:
     au_columns: dict[str, list[str]] = field(default_factory=dict)
     #: frames the input lost to damaged data, and where it stops being decodable
     decode: DecodeReport | None = None
+    #: the clinical measures per frame (``measure()``/``run()``), in millimetres
+    measures: MeasureTable | None = None
+    #: the per-video summary (what ``{stem}_summary.json`` holds)
+    video_summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job(self) -> str:

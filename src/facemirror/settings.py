@@ -132,7 +132,10 @@ class Outputs:
     ``balanced`` or ``archive`` (x264 speed against size); ``encoder``:
     ``auto`` (hardware first) or an FFmpeg encoder name; ``copy_audio`` into
     the mirrored videos; ``openface_columns``: every OpenFace 2.0 AU CSV column,
-    empty where no model fills it (False: only the columns something fills).
+    empty where no model fills it (False: only the columns something fills);
+    ``debug_heatmap``: draw the asymmetry field over the debug video's face
+    (red: lower than its mirror partner, blue: higher); ``report``: ``run()``
+    also writes ``{stem}_report.html`` (the ``report`` extra).
     """
 
     debug_video: bool = True
@@ -141,6 +144,8 @@ class Outputs:
     encoder: str = "auto"
     copy_audio: bool = True
     openface_columns: bool = True
+    debug_heatmap: bool = False
+    report: bool = False
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITY:
@@ -149,7 +154,54 @@ class Outputs:
             raise ValueError(f"debug_scale must be positive, got {self.debug_scale}")
 
 
-GROUPS = {"runtime": Runtime, "tracking": Tracking, "mirroring": Mirroring, "outputs": Outputs}
+#: the visible iris's horizontal diameter (mm): the scale Emotrics and Emotrics+ use
+IRIS_MM = 11.77
+#: the inter-pupillary distance (mm) assumed for layouts without an iris (dynaface's scale, an adult mean)
+ASSUMED_IPD_MM = 63.0
+
+
+@dataclass(frozen=True)
+class Measures:
+    """The clinical measures (docs/measures.md): their correction, scale, rest segment and the affected side.
+
+    ``flow``: correct the landmarks with the mirror-flow asymmetry field
+    (landmarks alone capture about half of a one-sided movement; the field
+    0.95-1.00, at about 85 ms of CPU per frame). Scale, in order of precedence:
+    ``mm_per_px``; ``ipd_mm`` (the subject's inter-pupillary distance);
+    else the iris (:data:`IRIS_MM` over the iris diameter, its median over the
+    video), else :data:`ASSUMED_IPD_MM`. ``rest``: the (start, end) seconds of
+    the rest segment, else the first ``rest_seconds`` with a face.
+    ``affected_side`` (``"left"``/``"right"``, the subject's): ratios become
+    affected over healthy. ``key_frames``: frames of largest asymmetry kept for
+    the report.
+    """
+
+    flow: bool = True
+    mm_per_px: float | None = None
+    ipd_mm: float | None = None
+    iris_mm: float = IRIS_MM
+    rest_seconds: float = 1.0
+    rest: tuple[float, float] | None = None
+    affected_side: str | None = None
+    key_frames: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("mm_per_px", "ipd_mm"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.affected_side not in (None, "left", "right"):
+            raise ValueError(f"affected_side must be 'left' or 'right' (the subject's), not {self.affected_side!r}")
+        if self.rest is not None:
+            start, end = (float(v) for v in self.rest)
+            if not end > start:
+                raise ValueError(f"rest must be (start, end) seconds with end after start, got {self.rest}")
+            object.__setattr__(self, "rest", (start, end))
+        if self.rest_seconds <= 0:
+            raise ValueError(f"rest_seconds must be positive, got {self.rest_seconds}")
+
+
+GROUPS = {"runtime": Runtime, "tracking": Tracking, "mirroring": Mirroring, "outputs": Outputs, "measures": Measures}
 
 
 @dataclass(frozen=True)
@@ -163,6 +215,7 @@ class PipelineConfig:
     tracking: Tracking = field(default_factory=Tracking)
     mirroring: Mirroring = field(default_factory=Mirroring)
     outputs: Outputs = field(default_factory=Outputs)
+    measures: Measures = field(default_factory=Measures)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (tuples become lists)."""
@@ -176,7 +229,7 @@ class PipelineConfig:
         for name, group in GROUPS.items():
             if name in values and isinstance(values[name], Mapping):
                 fields = dict(values[name])
-                for key in ("backend", "face_box"):
+                for key in ("backend", "face_box", "rest"):
                     if isinstance(fields.get(key), list):
                         fields[key] = tuple(fields[key])
                 values[name] = group(**fields)

@@ -11,12 +11,14 @@ debug drawing, encoders, midline CSV, and the mirrored faces' AUs for ``run``);
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from facemirror.aus.extractor import AUExtractor, AUFace
+from facemirror.aus.writer import AUCsvWriter
 from facemirror.face_stage import FaceFrame
 from facemirror.layouts import SIDES
+from facemirror.measures import MeasureRecorder
 from facemirror.mirror.debug import draw_debug
 from facemirror.mirror.landmarks import mirrored_landmarks
 from facemirror.mirror.midline import head_pose
@@ -56,11 +58,14 @@ class AUSink:
 
 @dataclass
 class MirrorTargets:
-    """Where the mirror stage writes: the video writers by output name, the midline table, the AU extractor."""
+    """What the mirror stage feeds: video writers by output name, the midline table, the AU extractor (and its
+    CSV writers by side), the measure recorder; any of them may be absent (``measure()`` writes no video)."""
 
     writers: dict[str, VideoWriter]
-    midline: CsvTableWriter
+    midline: CsvTableWriter | None = None
     extractor: AUExtractor | None = None
+    recorder: MeasureRecorder | None = None
+    au_tables: dict[str, AUCsvWriter] = field(default_factory=dict)
 
 
 class MirrorSink:
@@ -87,6 +92,11 @@ class MirrorSink:
         self._worker: BackgroundWorker[tuple[FaceFrame, SmoothedMidline]] = BackgroundWorker(
             self._emit, maxsize=4, name="facemirror-mirror", times=times
         )
+        # the measures (~80 ms a frame for the asymmetry field) run on a thread of their own, unless the debug
+        # video draws their field (then the mirror stage waits for it)
+        self._measurer: BackgroundWorker[tuple[FaceFrame, SmoothedMidline]] | None = None
+        if targets.recorder is not None and not (outputs.debug_heatmap and "debug" in targets.writers):
+            self._measurer = BackgroundWorker(self._measure, maxsize=4, name="facemirror-measures", times=times)
 
     def push(self, ff: FaceFrame) -> None:
         self._waiting.append(ff)
@@ -97,33 +107,64 @@ class MirrorSink:
         for smoothed in self._smoother.flush():
             self._worker.put((self._waiting.popleft(), smoothed))
         self._worker.finish()
+        if self._measurer is not None:
+            self._measurer.finish()
         if self.targets.extractor is not None:
             self.targets.extractor.close()
 
     def cancel(self) -> None:
         self._worker.cancel()
+        if self._measurer is not None:
+            self._measurer.cancel()
         if self.targets.extractor is not None:
             self.targets.extractor.cancel()
 
+    def _measure(self, item: tuple[FaceFrame, SmoothedMidline]) -> Any:
+        """Measure one frame (on the measures thread, or on the mirror stage's when the debug video shows the field)."""
+        ff, smoothed = item
+        recorder, face = self.targets.recorder, ff.face
+        assert recorder is not None
+        measured = face is not None and smoothed.status == TRACKED
+        with self.times.measure("measures"):
+            return recorder.add(
+                ff.frame.index + 1,
+                ff.frame.timestamp,
+                ff.frame.image,
+                face.landmarks if face is not None and measured else None,
+                face.layout if face is not None else None,
+                smoothed.midline if measured else None,
+                ff.pose.yaw if ff.pose is not None else 0.0,
+            )
+
     def _emit(self, item: tuple[FaceFrame, SmoothedMidline]) -> None:
-        """Mirror stage: reflect, draw, encode and log one frame (runs on the worker thread)."""
+        """Mirror stage: reflect, measure, draw, encode and log one frame (runs on the worker thread)."""
         ff, smoothed = item
         frame, face, pose = ff.frame, ff.face, ff.pose
         status = smoothed.status
         if status == TRACKED and pose is not None and abs(pose.yaw) > self.mirroring.max_yaw_deg:
             status = TURNED
-        source, mirror = (frame.image, mirror_both) if frame.yuv is None else (frame.yuv, mirror_both_i420)
-        with self.times.measure("reflection"):
-            if smoothed.midline is not None:
-                mirrored = dict(zip(SIDES, mirror(source, smoothed.midline, self.mirroring.feather_px, self.selfie)))
-            else:
-                mirrored = {side: source for side in SIDES}
-        writers = self.targets.writers
+        targets = self.targets
+        mirrored: dict[str, Any] = {}
+        if SIDES[0] in targets.writers or targets.extractor is not None:
+            source, mirror = (frame.image, mirror_both) if frame.yuv is None else (frame.yuv, mirror_both_i420)
+            with self.times.measure("reflection"):
+                if smoothed.midline is not None:
+                    reflected = mirror(source, smoothed.midline, self.mirroring.feather_px, self.selfie)
+                    mirrored = dict(zip(SIDES, reflected))
+                else:
+                    mirrored = {side: source for side in SIDES}
+        asymmetry = None
+        if self._measurer is not None:
+            self._measurer.put(item)
+        elif targets.recorder is not None:
+            asymmetry = self._measure(item)
         # fresh arrays (or the decoded frame, which nothing changes): no copy needed to hand them over
         for side in SIDES:
-            writers[side].write(mirrored[side], frame.pts, copy=False)
-        if "debug" in writers:
+            if side in targets.writers:
+                targets.writers[side].write(mirrored[side], frame.pts, copy=False)
+        if "debug" in targets.writers:
             with self.times.measure("debug"):
+                scale = self.outputs.debug_scale
                 debug = draw_debug(
                     frame.image,
                     ff.landmarks,
@@ -132,25 +173,28 @@ class MirrorSink:
                     frame.index + 1,
                     pose,
                     status,
-                    scale=self.outputs.debug_scale,
+                    scale=scale,
                 )
-            writers["debug"].write(debug, frame.pts, copy=False)
-        self.targets.midline.write(
-            midline_row(
-                frame.index + 1,
-                frame.timestamp,
-                smoothed,
-                status,
-                face.confidence if face is not None else None,
-                ff.source,
-                pose,
-                self.info.height,
-                self.info.width,
-                face.box if face is not None else None,
+                if asymmetry is not None and self.outputs.debug_heatmap and targets.recorder is not None:
+                    debug = targets.recorder.heatmap(debug, asymmetry, scale)
+            targets.writers["debug"].write(debug, frame.pts, copy=False)
+        if targets.midline is not None:
+            targets.midline.write(
+                midline_row(
+                    frame.index + 1,
+                    frame.timestamp,
+                    smoothed,
+                    status,
+                    face.confidence if face is not None else None,
+                    ff.source,
+                    pose,
+                    self.info.height,
+                    self.info.width,
+                    face.box if face is not None else None,
+                )
             )
-        )
-        if self.targets.extractor is not None:
-            self._add_aus(self.targets.extractor, ff, smoothed, mirrored, frame.yuv is not None)
+        if targets.extractor is not None:
+            self._add_aus(targets.extractor, ff, smoothed, mirrored, frame.yuv is not None)
         self.statuses[status] += 1
 
     def _add_aus(

@@ -32,8 +32,14 @@ BLINK_COLUMNS = (
 
 def write_blinks_csv(path: str | Path, left: Sequence[BlinkEvent], right: Sequence[BlinkEvent]) -> Path:
     """Write the subject's left and right eye's blinks to ``path``; returns the final path."""
+    return blinks_table(path, left, right).close()
+
+
+def blinks_table(path: str | Path, left: Sequence[BlinkEvent], right: Sequence[BlinkEvent]) -> CsvTableWriter:
+    """The blinks written under the file's temporary name: the caller closes it (or its output group does)."""
     rows = [(e.peak_time, eye, e) for eye, events in (("left", left), ("right", right)) for e in events]
-    with CsvTableWriter(path, BLINK_COLUMNS) as out:
+    out = CsvTableWriter(path, BLINK_COLUMNS)
+    try:
         for _, eye, e in sorted(rows, key=lambda r: (r[0], r[1])):
             out.write(
                 {
@@ -51,4 +57,7 @@ def write_blinks_csv(path: str | Path, left: Sequence[BlinkEvent], right: Sequen
                     "complete": e.complete,
                 }
             )
-    return out.path
+    except BaseException:
+        out.abort()
+        raise
+    return out

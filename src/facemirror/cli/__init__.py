@@ -24,6 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMMANDS = {
     "run": "facemirror.cli.jobs:run_cmd",
     "mirror": "facemirror.cli.jobs:mirror_cmd",
+    "measure": "facemirror.cli.jobs:measure_cmd",
     "aus": "facemirror.cli.jobs:aus_cmd",
     "info": "facemirror.cli.info:info_cmd",
     "backends": "facemirror.cli.backends:backends_cmd",

@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from facemirror.cli.options import AU_MODEL, aus_options, pipeline_options, pop_pipeline_config
+from facemirror.cli.options import (
+    AU_MODEL,
+    BACKEND,
+    FACE,
+    THREADS,
+    aus_options,
+    measure_options,
+    pipeline_options,
+    pop_pipeline_config,
+)
 from facemirror.cli.paths import output_folder
 from facemirror.pipeline import Pipeline
 from facemirror.profiling import profile_report
@@ -47,13 +56,17 @@ def _report(ctx: click.Context, result: JobResult, profile: bool) -> None:
 @_OUT_DIR
 @AU_MODEL
 @pipeline_options
+@measure_options
+@click.option("--report", is_flag=True, help="Also write <stem>_report.html (needs the 'report' extra).")
 @_PROFILE
 @click.pass_context
 def run_cmd(ctx: click.Context, video: Path, out_dir: Path | None, au_model: str, profile: bool, **params: Any) -> None:
-    """Mirror VIDEO and extract the AUs of both mirrored faces, in one pass.
+    """Mirror VIDEO, extract the AUs of both mirrored faces and measure the face, in one pass.
 
     Writes VIDEO's left- and right-mirrored videos, a debug video, a midline
-    CSV, an AU CSV per mirrored face, and a provenance .json beside each.
+    CSV, an AU CSV per mirrored face, the clinical measures per frame and side
+    (<stem>_measures.csv), the blinks, a per-video summary, and a provenance
+    .json beside each.
     """
     result = _pipeline(ctx, params, au_model, profile).run(video, out_dir)
     _report(ctx, result, profile)
@@ -88,4 +101,24 @@ def aus_cmd(ctx: click.Context, video: Path, out_dir: Path | None, au_model: str
     pipeline = _pipeline(ctx, params, au_model, profile)
     csv_path = (out_dir / f"{video.stem}.csv") if out_dir is not None else None
     result = pipeline.extract_aus(video, csv_path)
+    _report(ctx, result, profile)
+
+
+@click.command("measure")
+@click.argument("video", type=click.Path(path_type=Path))
+@_OUT_DIR
+@FACE
+@BACKEND
+@THREADS
+@click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides.")
+@measure_options
+@_PROFILE
+@click.pass_context
+def measure_cmd(ctx: click.Context, video: Path, out_dir: Path | None, profile: bool, **params: Any) -> None:
+    """Measure VIDEO's face per frame and side in millimetres (brow, lids, mouth corners), its blinks and a summary.
+
+    Writes <stem>_measures.csv, <stem>_blinks.csv and <stem>_summary.json/.csv (docs/measures.md).
+    """
+    params.update(face_box=None, face_index=None, only_produced_columns=False)
+    result = _pipeline(ctx, params, profile=profile).measure(video, out_dir)
     _report(ctx, result, profile)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from facemirror.registry import AU_MODELS, FACE_TRACKERS
-from facemirror.settings import QUALITY, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
+from facemirror.settings import QUALITY, Measures, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +70,35 @@ _TRACKING = (
     click.option("--face-index", type=click.IntRange(min=0), help="Follow the N-th face from the left (0 = leftmost)."),
 )
 
+
+def _rest(_: click.Context, __: click.Parameter, value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        start, end = (float(v) for v in value.split(","))
+    except ValueError:
+        start = end = 0.0
+    if not end > start:
+        raise click.BadParameter(f"expected START,END seconds with END after START, got {value!r}")
+    return start, end
+
+
+#: the clinical measures' options (``measure`` and ``run``)
+_MEASURES = (
+    click.option("--mm-per-px", type=click.FloatRange(min=0, min_open=True), help="Known scale (default: the iris)."),
+    click.option("--ipd-mm", type=click.FloatRange(min=0, min_open=True), help="The subject's pupil distance (mm)."),
+    click.option(
+        "--affected-side",
+        type=click.Choice(["left", "right"]),
+        help="The subject's affected side: ratios become affected over healthy.",
+    ),
+    click.option(
+        "--rest", callback=_rest, metavar="START,END", help="Rest segment in seconds (default: the first 1 s)."
+    ),
+    click.option("--no-flow", is_flag=True, help="Landmarks only, without the asymmetry field (faster, less exact)."),
+    click.option("--heatmap", is_flag=True, help="Draw the asymmetry field over the debug video's face."),
+)
+
 _OPTIONS = (
     FACE,
     BACKEND,
@@ -104,6 +133,13 @@ def pipeline_options(command: F) -> F:
     return command
 
 
+def measure_options(command: F) -> F:
+    """The clinical measures' options; read them back with :func:`pop_pipeline_config`."""
+    for option in reversed(_MEASURES):
+        command = option(command)
+    return command
+
+
 def aus_options(command: F) -> F:
     """The options of ``facemirror aus``: a face tracker, an AU model, where they run, which face, which columns."""
     for option in reversed((FACE, AU_MODEL, BACKEND, THREADS, *_TRACKING, COLUMNS)):
@@ -126,5 +162,14 @@ def pop_pipeline_config(params: dict[str, Any], au_model: str = "auto") -> Pipel
             quality=params.pop("quality", "balanced"),
             copy_audio=not params.pop("no_audio", False),
             openface_columns=not params.pop("only_produced_columns"),
+            debug_heatmap=params.pop("heatmap", False),
+            report=params.pop("report", False),
+        ),
+        measures=Measures(
+            flow=not params.pop("no_flow", False),
+            mm_per_px=params.pop("mm_per_px", None),
+            ipd_mm=params.pop("ipd_mm", None),
+            affected_side=params.pop("affected_side", None),
+            rest=params.pop("rest", None),
         ),
     )

@@ -1,0 +1,270 @@
+"""Per-frame clinical measures of a video, landmarks corrected by the asymmetry field, in millimetres per side.
+
+Each frame (``add``) gives the measures twice, in pixels: from the landmarks,
+and from the landmarks moved by the mirror-flow asymmetry field
+(:func:`facemirror.asymmetry.correct_pairs`), whose left-right *difference*
+is the true one (landmarks capture about half of a one-sided movement; the
+field 0.95-1.00, docs/measures.md). The field cannot say which side moved, so
+at the end (``finish``) the part of each difference the landmarks missed is
+given to the sides in proportion to the square of how far each side's
+landmarks moved from the rest segment (squared, because the landmarks spread
+a one-sided movement a little onto the other side; both sides equally when
+neither moved, e.g. a photo; all to the affected side when the user names it
+and there is no rest to compare with). Then the video's scale turns pixels
+into millimetres.
+
+Only frames with a face, a midline and a head turned less than ``max_yaw_deg``
+are measured (``success``); the rest get empty cells. Memory: a few numbers per
+frame, and the crops of the few key frames kept for the report.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from facemirror.asymmetry import AsymmetryField, asymmetry_field, correct_pairs, overlay_heatmap
+from facemirror.layouts import LandmarkLayout
+from facemirror.measures.geometry import (
+    MEASURES,
+    NAMES,
+    POWER,
+    SidePoints,
+    frame_measures,
+    iris_diameter,
+    pupil_distance,
+    side_points,
+)
+from facemirror.measures.rest import rest_mask
+from facemirror.measures.scale import Scale, video_scale
+from facemirror.mirror.midline import Midline
+from facemirror.mirror.reflect import mirror_both
+from facemirror.settings import Measures
+from facemirror.tabular import CsvTableWriter
+
+#: the measures in millimetres (lengths), whose differences rank frames for the report's key frames
+_LENGTHS = [i for i, (_, unit) in enumerate(MEASURES) if unit == "mm"]
+#: full scale of the heat map: 5 mm at an adult's 63-mm pupil distance
+HEATMAP_FULL_SCALE = 5.0 / 63.0
+#: key frames are at least this far apart (seconds)
+KEY_FRAME_SPACING_S = 1.0
+#: a side whose landmarks moved less than this (pixels) from rest counts as not moving
+_STILL_PX = 0.25
+
+
+def measure_columns() -> list[str]:
+    """The columns of ``{stem}_measures.csv``."""
+    return [
+        "frame",
+        "timestamp",
+        "success",
+        "mm_per_px",
+        *(f"{name}_{side}" for name in NAMES for side in ("left", "right")),
+    ]
+
+
+@dataclass
+class KeyFrame:
+    """A frame of large asymmetry: the face as recorded, both mirrored faces and the heat map (BGR crops)."""
+
+    frame: int
+    timestamp: float
+    score: float
+    original: np.ndarray
+    left_mirrored: np.ndarray
+    right_mirrored: np.ndarray
+    heatmap: np.ndarray | None
+
+    def __lt__(self, other: KeyFrame) -> bool:
+        return self.score < other.score
+
+
+@dataclass
+class MeasureTable:
+    """A video's measures: per frame (``values[frame, measure, side]``, side 0 = subject's left), in final units."""
+
+    frames: np.ndarray
+    timestamps: np.ndarray
+    success: np.ndarray
+    values: np.ndarray
+    scale: Scale
+    rest: np.ndarray
+    key_frames: list[KeyFrame] = field(default_factory=list)
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(left, right) per-frame series of measure ``name`` (NaN where not measured)."""
+        i = NAMES.index(name)
+        return self.values[:, i, 0], self.values[:, i, 1]
+
+    def to_csv(self, path: str | Path) -> CsvTableWriter:
+        """``{stem}_measures.csv`` written under its temporary name: the caller finishes it (its output group)."""
+        table = CsvTableWriter(path, measure_columns())
+        for k in range(len(self.frames)):
+            row: dict[str, object] = {"frame": int(self.frames[k]), "timestamp": float(self.timestamps[k])}
+            row["success"] = int(self.success[k])
+            if self.success[k]:
+                row["mm_per_px"] = self.scale.mm_per_px
+                for i, name in enumerate(NAMES):
+                    row[f"{name}_left"], row[f"{name}_right"] = self.values[k, i]
+            table.write(row)
+        return table
+
+
+class MeasureRecorder:
+    """Collects a video's measures frame by frame; ``finish`` scales and shares them (see the module docstring)."""
+
+    def __init__(self, settings: Measures, selfie: bool = False, max_yaw_deg: float = 25.0) -> None:
+        self.settings = settings
+        self.selfie = selfie
+        self.max_yaw_deg = max_yaw_deg
+        self._frames: list[int] = []
+        self._times: list[float] = []
+        self._plain: list[np.ndarray] = []  # (M, 2) px per frame, NaN when not measured
+        self._difference: list[np.ndarray] = []  # (M,) px, left - right after the field's correction
+        self._iris: list[float] = []
+        self._pupils: list[float] = []
+        self._keys: list[KeyFrame] = []  # a min-heap of the best key frames
+        self._full_scale_px: float | None = None
+
+    def add(
+        self,
+        frame: int,
+        timestamp: float,
+        image: np.ndarray,
+        landmarks: np.ndarray | None,
+        layout: LandmarkLayout | None,
+        midline: Midline | None,
+        yaw_deg: float = 0.0,
+    ) -> AsymmetryField | None:
+        """Measure frame number ``frame`` (from 1) of BGR ``image``; returns its asymmetry field (None if not made)."""
+        self._frames.append(frame)
+        self._times.append(float(timestamp))
+        missing = np.full((len(MEASURES), 2), np.nan)
+        turned = math.isfinite(yaw_deg) and abs(yaw_deg) > self.max_yaw_deg
+        if landmarks is None or layout is None or midline is None or turned:
+            self._record(missing, np.full(len(MEASURES), np.nan), math.nan, math.nan)
+            return None
+        plain = frame_measures(landmarks, layout, midline, self.selfie)
+        field = None
+        difference = plain[:, 0] - plain[:, 1]
+        if self.settings.flow:
+            field = asymmetry_field(image, midline, np.asarray(landmarks)[:, :2])
+            corrected, points = self._corrected(field, landmarks, layout, midline)
+            moved = frame_measures(corrected, layout, midline, self.selfie, points)
+            difference = np.where(np.isfinite(moved[:, 0] - moved[:, 1]), moved[:, 0] - moved[:, 1], difference)
+        pupils = pupil_distance(landmarks, layout)
+        self._record(plain, difference, iris_diameter(landmarks, layout), pupils)
+        if self._full_scale_px is None and math.isfinite(pupils):
+            self._full_scale_px = HEATMAP_FULL_SCALE * pupils
+        self._consider_key_frame(frame, timestamp, image, landmarks, midline, field, difference, pupils)
+        return field
+
+    def _corrected(
+        self, field: AsymmetryField, landmarks: np.ndarray, layout: LandmarkLayout, midline: Midline
+    ) -> tuple[np.ndarray, SidePoints]:
+        """The landmarks' mirror pairs and the measures' own points, moved so their asymmetry is the field's."""
+        corrected = np.array(landmarks, dtype=np.float64, copy=True)[:, :2]
+        pairs = layout.mirror_pairs
+        fixed = correct_pairs(field, corrected[pairs[:, 0]], corrected[pairs[:, 1]])
+        corrected[pairs[:, 0]], corrected[pairs[:, 1]] = fixed.left, fixed.right
+        points = side_points(landmarks, layout, midline, self.selfie).stacked()  # (5, side, xy)
+        at = correct_pairs(field, points[:, 0], points[:, 1])
+        points[:, 0], points[:, 1] = at.left, at.right
+        return corrected, SidePoints.from_stacked(points)
+
+    def heatmap(self, image: np.ndarray, field: AsymmetryField, scale: float = 1.0) -> np.ndarray:
+        """``image`` (``scale`` times the frame) with the signed asymmetry map; one full scale for the whole video."""
+        return overlay_heatmap(image, field, self._full_scale_px or 10.0, scale=scale, signed=True)
+
+    def finish(self) -> MeasureTable:
+        """The video's measures in millimetres (and degrees), sides shared as the module docstring says."""
+        plain = np.array(self._plain).reshape(len(self._frames), len(MEASURES), 2)
+        difference = np.array(self._difference).reshape(len(self._frames), len(MEASURES))
+        times = np.array(self._times)
+        success = np.isfinite(plain).any(axis=(1, 2))
+        rest = rest_mask(times, success, self.settings)
+        share = self._share_left(plain, rest)
+        missed = difference - (plain[..., 0] - plain[..., 1])
+        final = plain.copy()
+        final[..., 0] += share * missed
+        final[..., 1] -= (1.0 - share) * missed
+        scale = video_scale(self.settings, np.array(self._iris), np.array(self._pupils))
+        for i, (_, unit) in enumerate(MEASURES):
+            final[:, i, :] *= scale.mm_per_px ** POWER[unit]
+        keys = sorted(self._keys, key=lambda k: k.frame)
+        return MeasureTable(np.array(self._frames), times, success, final, scale, rest, keys)
+
+    def _record(self, plain: np.ndarray, difference: np.ndarray, iris: float, pupils: float) -> None:
+        self._plain.append(plain)
+        self._difference.append(difference)
+        self._iris.append(iris)
+        self._pupils.append(pupils)
+
+    def _share_left(self, plain: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """(frames, M): the part of each missed difference given to the subject's left side."""
+        with np.errstate(all="ignore"):
+            resting = np.nanmedian(plain[rest], axis=0) if rest.any() else np.full(plain.shape[1:], np.nan)
+            moved = np.abs(plain - resting)
+            total = moved[..., 0] + moved[..., 1]
+            weight = moved**2  # squared: the landmarks spread a one-sided movement a little onto the other side
+            share = np.where(total > _STILL_PX, weight[..., 0] / (weight[..., 0] + weight[..., 1]), np.nan)
+        fallback = {"left": 1.0, "right": 0.0}.get(self.settings.affected_side or "", 0.5)
+        still = ~np.isfinite(share)
+        share[still] = fallback if rest.sum() <= 1 else 0.5
+        return share
+
+    def _consider_key_frame(
+        self,
+        frame: int,
+        timestamp: float,
+        image: np.ndarray,
+        landmarks: np.ndarray,
+        midline: Midline,
+        field: AsymmetryField | None,
+        difference: np.ndarray,
+        pupils: float,
+    ) -> None:
+        """Keep this frame's crops if its largest side difference (relative to the pupil distance) is among the best."""
+        if self.settings.key_frames <= 0 or not math.isfinite(pupils) or pupils <= 0:
+            return
+        lengths = np.abs(difference[_LENGTHS])
+        if not np.isfinite(lengths).any():
+            return
+        score = float(np.nanmax(lengths)) / pupils
+        near = [k for k in self._keys if abs(k.timestamp - timestamp) < KEY_FRAME_SPACING_S]
+        if any(k.score >= score for k in near):
+            return
+        if len(self._keys) - len(near) >= self.settings.key_frames and score <= min(
+            (k.score for k in self._keys if k not in near), default=math.inf
+        ):
+            return
+        self._keys = [k for k in self._keys if k not in near]
+        heapq.heapify(self._keys)
+        heapq.heappush(self._keys, self._crops(frame, timestamp, score, image, landmarks, midline, field))
+        while len(self._keys) > self.settings.key_frames:
+            heapq.heappop(self._keys)
+
+    def _crops(
+        self,
+        frame: int,
+        timestamp: float,
+        score: float,
+        image: np.ndarray,
+        landmarks: np.ndarray,
+        midline: Midline,
+        field: AsymmetryField | None,
+    ) -> KeyFrame:
+        xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        pad = 0.25 * (hi - lo)
+        h, w = image.shape[:2]
+        x1, y1 = (int(max(0, v)) for v in lo - pad)
+        x2, y2 = int(min(w, hi[0] + pad[0])), int(min(h, hi[1] + pad[1]))
+        left, right = mirror_both(image, midline, selfie=self.selfie)
+        heat = self.heatmap(image, field)[y1:y2, x1:x2].copy() if field is not None else None
+        crop = (slice(y1, y2), slice(x1, x2))
+        return KeyFrame(frame, timestamp, score, image[crop].copy(), left[crop].copy(), right[crop].copy(), heat)

@@ -1,0 +1,46 @@
+"""Millimetres per pixel for a video: given, from a known pupil distance, from the iris, or an assumed pupil distance.
+
+The iris's visible horizontal diameter is 11.77 mm on average in adults
+(Emotrics' scale). Per-frame iris widths from landmarks are noisy (a few
+tenths of a pixel on a 20-px iris is a few percent), so the scale is one
+number per video: the median over the frames whose face is measured.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from facemirror.settings import ASSUMED_IPD_MM, Measures
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Millimetres per pixel and where it came from (``given``, ``pupil distance given``, ``iris``, ``assumed``)."""
+
+    mm_per_px: float
+    source: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"mm_per_px": self.mm_per_px, "source": self.source}
+
+
+def video_scale(settings: Measures, iris_px: np.ndarray, pupils_px: np.ndarray) -> Scale:
+    """The video's scale from per-frame iris diameters and pupil distances (pixels; NaN where not measured)."""
+    if settings.mm_per_px is not None:
+        return Scale(settings.mm_per_px, "given")
+    pupils = _median(pupils_px)
+    if settings.ipd_mm is not None:
+        return Scale(settings.ipd_mm / pupils, f"pupil distance given ({settings.ipd_mm:g} mm)")
+    iris = _median(iris_px)
+    if math.isfinite(iris) and iris > 0:
+        return Scale(settings.iris_mm / iris, f"iris diameter {settings.iris_mm:g} mm over its median {iris:.2f} px")
+    return Scale(ASSUMED_IPD_MM / pupils, f"assumed pupil distance {ASSUMED_IPD_MM:g} mm (no iris points)")
+
+
+def _median(values: np.ndarray) -> float:
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if len(finite) else math.nan
