@@ -26,6 +26,7 @@ import numpy as np
 
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.facemesh import roi_from_landmarks
+from facemirror.models.far_face import face_width
 from facemirror.models.roi import Roi
 from facemirror.video import VideoReader
 
@@ -73,15 +74,6 @@ class SceneFrame:
         """The mesh's bounding box ``(x1, y1, x2, y2)``."""
         pts = self.landmarks[:, :2]
         return np.concatenate([pts.min(axis=0), pts.max(axis=0)])
-
-
-def face_width(landmarks: np.ndarray) -> float:
-    """The mesh's extent along its eye line (33 -> 263), in pixels."""
-    pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    axis = pts[263] - pts[33]
-    axis /= np.linalg.norm(axis)
-    along = pts @ axis
-    return float(along.max() - along.min())
 
 
 def refine_mesh(landmarker: FaceLandmarker, image: np.ndarray, cx: float, cy: float, width: float) -> np.ndarray:

@@ -21,7 +21,14 @@ import pytest
 from facemirror.models.base import Face
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.facemesh import FaceMesh, roi_from_landmarks
-from facemirror.models.far_face import FAR_FACE_WEIGHTS, ROI_SHIFT, ROI_SIDE, far_face_detector, roi_from_retinaface
+from facemirror.models.far_face import (
+    FAR_FACE_WEIGHTS,
+    ROI_SHIFT,
+    ROI_SIDE,
+    face_width,
+    far_face_detector,
+    roi_from_retinaface,
+)
 from facemirror.models.retinaface import MAX_GAIN, RetinaFace, brighten
 from facemirror.weights import load_manifest, resolve
 from far_face_scenes import EYES, SceneFrame, SourceFace, clip, clutter, noisy, photo_sources
@@ -172,3 +179,13 @@ def test_brighten_scales_dark_inputs_only_and_at_most_max_gain() -> None:
     assert brighten(black, 60.0).mean() == pytest.approx(2 * MAX_GAIN, abs=1)
     saturated = brighten(np.array([[[5, 5, 5], [250, 250, 250]]], np.uint8), 200.0)
     assert saturated.max() == 255  # saturates, does not wrap
+
+
+def test_face_width_is_the_cheek_to_cheek_extent_whatever_the_tilt() -> None:
+    from mirror_synthetic import face_landmarks
+
+    level = face_landmarks(scale=40.0)
+    width = float(np.ptp(level[:, 0]))
+    assert face_width(level) == pytest.approx(width)
+    assert face_width(face_landmarks(scale=40.0, roll=35.0)) == pytest.approx(width, rel=1e-6)
+    assert face_width(face_landmarks(scale=80.0, roll=-20.0)) == pytest.approx(2 * width, rel=1e-6)

@@ -14,7 +14,8 @@ detector finds no face whose mesh is present.
 :func:`roi_from_retinaface` turns a RetinaFace face into the mesh's ROI:
 calibrated on real faces 70-500 px wide so that it matches the ROI the mesh's
 own landmarks give when tracking (``roi_from_landmarks``), so the first mesh
-pass lands as well as a tracked one.
+pass lands as well as a tracked one. :func:`face_width` and SMALL_FACE_PX say
+when a face is small enough that numbers from it are less precise.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from facemirror.models.base import Face
 from facemirror.models.retinaface import RetinaFace
@@ -39,6 +42,22 @@ MIN_BRIGHTNESS = 60.0
 ROI_SIDE = 1.33
 #: how far the ROI's centre lies below the box centre, towards the chin, in the same unit
 ROI_SHIFT = 0.06
+#: below this face width (px, :func:`face_width`) numbers are less precise: the mesh's error relative to the face
+#: about doubles (0.5% vs 0.25% of its width) and one pixel is more than ~1.4 mm of face (docs/far-faces.md)
+SMALL_FACE_PX = 100.0
+#: the 478-point mesh's outer eye corners (subject's right, left): the eye line the width is measured along
+_EYE_CORNERS = (33, 263)
+
+
+def face_width(landmarks: np.ndarray) -> float:
+    """A face's width in pixels: the extent of its 478 mesh landmarks along the eye line (cheek to cheek).
+
+    Measured along the eyes rather than the image's x axis, so it does not change when the head tilts.
+    """
+    pts = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    axis = pts[_EYE_CORNERS[1]] - pts[_EYE_CORNERS[0]]
+    along = pts @ (axis / max(float(np.hypot(*axis)), 1e-12))
+    return float(along.max() - along.min())
 
 
 def far_face_detector(
