@@ -133,6 +133,18 @@ def test_real_manifest_lists_openface_weights_unshipped_with_sources() -> None:
     assert json.loads(json.dumps(manifest["retinaface"].as_dict()))["alternatives"][0]["sha256"] == RETINAFACE_SHA
 
 
+def test_every_shipped_entry_is_in_weights_with_its_notice() -> None:
+    """Each shipped file is in the repository's weights/ folder (the wheel's facemirror._bundled) and verifies,
+    and the license names a notice file that is there too."""
+    folder = Path(__file__).resolve().parents[1] / "weights"
+    for name, entry in load_manifest().items():
+        if not entry.shipped:
+            continue
+        assert verify(name).path == folder / entry.file, name
+        notices = [word.rstrip(";)") for word in entry.license.split() if word.startswith("weights/NOTICE")]
+        assert notices and all((folder.parent / n).is_file() for n in notices), (name, entry.license)
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [

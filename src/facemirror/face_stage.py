@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from facemirror.face.base import FaceTracker, TrackedFace
 from facemirror.mirror.midline import HeadPose, Midline, estimate_midline, head_pose
+from facemirror.models.far_face import SMALL_FACE_PX, face_width
 from facemirror.timing import StageTimes
 from facemirror.video import Frame
 
@@ -39,13 +41,29 @@ class FaceStage:
         self.times = times
         #: fit the raw midline (the mirror jobs); extract_aus only needs landmarks and head pose
         self.midline = midline
+        self._widths: list[float] = []
         tracker.reset()
+
+    def face_size(self) -> dict[str, Any]:
+        """The followed face's width (pixels, cheek to cheek) over the video, and whether it was small."""
+        widths = np.array([w for w in self._widths if np.isfinite(w)])
+        if not len(widths):
+            return {}
+        median = float(np.median(widths))
+        return {
+            "min_px": float(widths.min()),
+            "median_px": median,
+            "max_px": float(widths.max()),
+            "small": median < SMALL_FACE_PX,
+            "small_below_px": SMALL_FACE_PX,
+        }
 
     def __call__(self, frame: Frame) -> FaceFrame:
         with self.times.measure("landmarks"):
             face = self.tracker.track(frame.image, frame.timestamp)
         if face is None:
             return FaceFrame(frame, None, None, None)
+        self._widths.append(face_width(face.landmarks, face.layout))
         with self.times.measure("midline" if self.midline else "head_pose"):
             pose = head_pose(face.landmarks, face.layout)
             midline = estimate_midline(face.landmarks, face.layout, pose=pose) if self.midline else None

@@ -343,7 +343,7 @@ class Pipeline:
                     reason,
                     threads=times.threads(),
                     face=tracker.name,
-                    face_report=tracker.report(),
+                    face_report={**tracker.report(), "face_size": stage.face_size()},
                     au_columns=column_sources(model),
                     decode=reader.decode_report,
                 )
@@ -423,7 +423,8 @@ class Pipeline:
                 with self._mirror_outputs(group, paths, info, model, recorder, times, yuv=reader.yuv) as targets:
                     # the mirror stage is busy: AU preprocessing runs on the AU thread
                     sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)
-                    frames, sources = self._stream(reader, info, FaceStage(tracker, times), sink, eyes)
+                    stage = FaceStage(tracker, times)
+                    frames, sources = self._stream(reader, info, stage, sink, eyes)
                 left = targets.writers.get("left")
                 result = MirrorResult(
                     video,
@@ -440,7 +441,7 @@ class Pipeline:
                     left.encoder_report if left is not None else {},
                     threads=times.threads(),
                     face=tracker.name,
-                    face_report=tracker.report(),
+                    face_report={**tracker.report(), "face_size": stage.face_size()},
                     au_columns=column_sources(model) if model is not None else {},
                     decode=reader.decode_report,
                 )

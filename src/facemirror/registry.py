@@ -152,6 +152,7 @@ def _mediapipe(runtime: Runtime, tracking: Tracking) -> FaceTracker:
         flip_every=tracking.flip_every,
         redetect_seconds=tracking.redetect_seconds,
         subject=SubjectLock(tracking.face_box, tracking.face_index),
+        far_faces=tracking.far_faces,
         **engine_options(runtime),
     )
 

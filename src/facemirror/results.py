@@ -90,6 +90,12 @@ class JobResult:
         found = src.get("detected", 0) + src.get("tracked", 0)
         lines = [f"  face ({self.face}): {found} found, {src.get('none', 0)} without"]
         report = self.face_report
+        size = report.get("face_size") or {}
+        if size:
+            small = f" (under {size['small_below_px']:g} px: less precise)" if size["small"] else ""
+            lines.append(
+                f"  face width {size['min_px']:.0f}-{size['max_px']:.0f} px, median {size['median_px']:.0f}{small}"
+            )
         if report.get("faces_seen", 0) > 1:
             lines.append(
                 f"  {report['faces_seen']} faces in view; following {report['primary_face_rule']}; other faces "

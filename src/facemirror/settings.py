@@ -61,6 +61,8 @@ class Tracking:
     ``flip_every``: run that mirrored crop only every k-th frame (a speed setting, see docs/performance.md).
     ``face_box`` ``(x, y, width, height)`` in first-frame pixels, or ``face_index`` (0 = leftmost face):
     which face is the subject, instead of the default rule (docs/architecture.md, "One person per video").
+    ``far_faces``: the embedded tracker also looks for faces too small for its close-up detector (down to
+    ~60 px wide in a 1080p frame) with the shipped RetinaFace (docs/far-faces.md).
     """
 
     redetect_seconds: float | None = 2.0
@@ -68,6 +70,7 @@ class Tracking:
     flip_every: int = 1
     face_box: tuple[float, float, float, float] | None = None
     face_index: int | None = None
+    far_faces: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.flip_every, bool) or not isinstance(self.flip_every, int) or self.flip_every < 1:

@@ -55,8 +55,7 @@ class FollowingTracker(FaceTracker):
                 self.subject.seen(face.box, timestamp)
                 return face
             self._following = False
-        choice = self.subject.choose(self._detect(image), image, timestamp)
-        face = self._start(image, choice) if choice is not None else None
+        face = self._acquire(image, timestamp)
         if face is not None:
             self._last_detection = timestamp
             self._following = True
@@ -71,6 +70,11 @@ class FollowingTracker(FaceTracker):
         self._following = False
         self._stop()
         return None
+
+    def _acquire(self, image: np.ndarray, timestamp: float) -> TrackedFace | None:
+        """Detect, choose the subject among the faces, and start from their detection (None: not found)."""
+        choice = self.subject.choose(self._detect(image), image, timestamp)
+        return self._start(image, choice) if choice is not None else None
 
     def _followed(self, image: np.ndarray) -> TrackedFace | None:
         """The followed face, unless it was lost (or, with ``check_appearance``, no longer looks like the subject)."""

@@ -30,10 +30,10 @@ NUM_KEYPOINTS = 6
 ANCHOR_LAYERS = ((8, 2), (16, 6))
 
 
-def make_anchors(size: int = INPUT_SIZE) -> np.ndarray:
-    """(896, 2) anchor centres in [0, 1] (x, y); all anchors have unit size."""
+def make_anchors(size: int = INPUT_SIZE, layers: tuple[tuple[int, int], ...] = ANCHOR_LAYERS) -> np.ndarray:
+    """(N, 2) anchor centres in [0, 1] (x, y) for ``layers`` of (stride, anchors per cell; 896 by default)."""
     centres = []
-    for stride, per_cell in ANCHOR_LAYERS:
+    for stride, per_cell in layers:
         grid = size // stride
         ys, xs = np.meshgrid((np.arange(grid) + 0.5) / grid, (np.arange(grid) + 0.5) / grid, indexing="ij")
         cells = np.stack([xs.ravel(), ys.ravel()], axis=1)
@@ -54,6 +54,9 @@ class BlazeFace(Model, Detector):
     """Finds faces (box, score, 6 keypoints) in a BGR image, matching MediaPipe's FaceDetector."""
 
     name = "blazeface"
+    #: the network's square input side and its anchors (a subclass may run another BlazeFace variant)
+    input_size = INPUT_SIZE
+    anchors = ANCHORS
 
     def __init__(self, engine: Any, score_threshold: float = 0.5, iou_threshold: float = 0.3) -> None:
         self.engine = engine
@@ -85,8 +88,8 @@ class BlazeFace(Model, Detector):
         return cls(select_engine(source, backend, **options), score_threshold, iou_threshold)
 
     def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
-        """``{"input": (1, 128, 128, 3)}`` RGB in [-1, 1], letterboxed with zeros (-1 after scaling)."""
-        crop = rgb_crop(image, letterbox_roi(*np.shape(image)[:2]), INPUT_SIZE, cv2.BORDER_CONSTANT)
+        """``{"input": (1, S, S, 3)}`` (S = ``input_size``) RGB in [-1, 1], letterboxed with zeros (-1 when scaled)."""
+        crop = rgb_crop(image, letterbox_roi(*np.shape(image)[:2]), self.input_size, cv2.BORDER_CONSTANT)
         tensor = crop.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
         return {"input": tensor[None]}
 
@@ -98,7 +101,7 @@ class BlazeFace(Model, Detector):
         keep = np.flatnonzero(scores >= self.score_threshold)
         if keep.size == 0:
             return []
-        reg, scores, anchors = reg[keep] / INPUT_SIZE, scores[keep], ANCHORS[keep]
+        reg, scores, anchors = reg[keep] / self.input_size, scores[keep], self.anchors[keep]
         centre = reg[:, :2] + anchors
         half = reg[:, 2:4] / 2
         boxes = np.concatenate([centre - half, centre + half], axis=1)
