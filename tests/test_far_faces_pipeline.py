@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facemirror import Outputs, Pipeline, Tracking
+from facemirror import NoFaceError, Outputs, Pipeline, Tracking
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.far_face import face_width
 from symmetric_face import Pose, SymmetricFace, line_errors, make_symmetric_face, render, write_video
@@ -74,5 +74,5 @@ def test_without_the_far_face_detector_a_small_face_is_not_found(face: Symmetric
     pipeline = Pipeline(
         tracking=Tracking(far_faces=False), outputs=Outputs(quality="fast", debug_video=False), progress=False
     )
-    result = pipeline.mirror(clip, tmp_path / "out")
-    assert result.statuses.get("tracked", 0) == 0 and "far_face_detector" not in result.engines
+    with pytest.raises(NoFaceError, match="no face found in any of its 45 frames"):
+        pipeline.mirror(clip, tmp_path / "out")

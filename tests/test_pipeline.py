@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from facemirror import Mirroring, Outputs, Pipeline, Runtime, Tracking
-from facemirror.errors import OutputError, UnreadableVideoError, WeightsMissingError
+from facemirror.errors import NoFaceError, OutputError, UnreadableVideoError, WeightsMissingError
 from facemirror.face import FaceTracker, TrackedFace
 from facemirror.layouts import MEDIAPIPE_478
 from facemirror.mirror.smoothing import SmoothingParams
@@ -93,16 +93,22 @@ def test_mirror_face_leaves_frame(pipeline: Pipeline, tmp_path: Path) -> None:
     )  # face in the first ~2.4 s
 
 
-def test_mirror_without_any_face_passes_frames_through(pipeline: Pipeline, tmp_path: Path) -> None:
+@pytest.mark.parametrize("job", ["mirror", "run", "measure", "extract_aus"])
+def test_a_video_without_any_face_is_an_error_and_writes_nothing(pipeline: Pipeline, tmp_path: Path, job: str) -> None:
     video = shared_media("no_face.mp4")
-    result = pipeline.mirror(video, tmp_path)
-    assert result.frames == 95
-    assert {r["status"] for r in rows(result.outputs["midline_csv"])} == {"none"}
-    source, left = decoded(video), decoded(result.outputs["left"])
-    assert len(left) == 95
-    # unmirrored pass-through: only codec noise
-    assert np.mean(np.abs(left[40].astype(int) - source[40].astype(int))) < 3.0
-    assert video_frames(result.outputs["right"])[2]
+    out = tmp_path / "out"
+    with pytest.raises(NoFaceError, match=r"no_face\.mp4: no face found in any of its 95 frames; nothing was written"):
+        getattr(pipeline, job)(video, out / "no_face.csv" if job == "extract_aus" else out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_frames_without_a_face_are_counted_everywhere(pipeline: Pipeline, tmp_path: Path) -> None:
+    result = pipeline.mirror(shared_media("face_noface.mov"), tmp_path)
+    # without a face: the frames whose midline was held from earlier ones, and those with none
+    assert result.frames_without_face == result.statuses["none"] + result.statuses["held"] > 0
+    sidecar = json.loads(Path(f"{result.outputs['left']}.json").read_text())
+    assert sidecar["parameters"]["frames_without_face"] == result.frames_without_face
+    assert f"{result.frames_without_face} without" in result.summary()
 
 
 def test_mirror_result_and_sidecars(pipeline: Pipeline, tmp_path: Path) -> None:
@@ -200,13 +206,7 @@ def test_old_keyword_arguments_still_work_with_a_warning() -> None:
 # --- AUs ----------------------------------------------------------------------
 
 
-def test_extract_aus_no_face_and_face_leaving(pipeline: Pipeline, tmp_path: Path) -> None:
-    result = pipeline.extract_aus(shared_media("no_face.mp4"), tmp_path / "no_face.csv")
-    table = rows(result.outputs["csv"])
-    assert len(table) == 95 and {r["success"] for r in table} == {"0"}
-    assert result.au_model == "blendshapes"
-    assert all(r["bs_mouthSmileLeft"] == "" for r in table)
-
+def test_extract_aus_face_leaving(pipeline: Pipeline, tmp_path: Path) -> None:
     result = pipeline.extract_aus(shared_media("face_noface.mov"), tmp_path / "face_noface.csv")
     table = rows(result.outputs["csv"])
     assert [int(r["frame"]) for r in table] == list(range(1, 170))

@@ -10,7 +10,7 @@ import av
 import cv2
 import pytest
 
-from facemirror import Pipeline
+from facemirror import Outputs, Pipeline
 from facemirror.cli import main
 
 FACE = Path(__file__).resolve().parent / "data" / "single_face.jpg"
@@ -67,7 +67,7 @@ def screen(text: str) -> tuple[list[str], int]:
 
 def test_video_bar_ends_at_the_frames_decoded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clip = face_clip_with_a_gap(tmp_path / "gap.mkv")
-    pipeline = Pipeline(quality="fast", debug_video=False, progress=True)
+    pipeline = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=True)
     assert pipeline.mirror(clip, tmp_path / "out").frames == 12
     lines, _ = screen(capsys.readouterr().err)
     assert len(lines) == 1, lines

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facemirror import Pipeline
+from facemirror import Outputs, Pipeline
 from facemirror.video import probe
 from facemirror.video.probe import ColorTags
 from video_fixtures import HLG_COLORS, make_hlg_clip
@@ -31,7 +31,7 @@ def hlg_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     folder = tmp_path_factory.mktemp("hlg")
     image = cv2.resize(cv2.imread(str(FACE)), (SIZE, SIZE), interpolation=cv2.INTER_AREA)
     clip = make_hlg_clip(folder / "iphone.mp4", image, frames=8)
-    result = Pipeline(quality="fast", progress=False).mirror(clip, folder / "out")
+    result = Pipeline(outputs=Outputs(quality="fast"), progress=False).mirror(clip, folder / "out")
     with open(result.outputs["midline_csv"], newline="") as f:
         first = next(csv.DictReader(f))
     assert first["status"] == "tracked"  # the face was found: the videos are really mirrored

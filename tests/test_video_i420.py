@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from custom_parts import KnownFace, six_points
 from facemirror import Outputs
 from facemirror.mirror.midline import Midline
 from facemirror.mirror.reflect import mirror_both, mirror_both_i420
@@ -131,9 +132,12 @@ def test_mirror_outputs_keep_the_sources_colour_tags(tmp_path) -> None:
     assert source.space == 1
     assert probe(result.outputs["left"]).colors == source
     assert probe(result.outputs["right"]).colors == source
-    # a 4:4:4 source goes the BGR way: BT.601 limited range, as the conversion made it
+    # a 4:4:4 source goes the BGR way: BT.601 limited range, as the conversion made it (a pattern with no face:
+    # a tracker that 'finds' one in the middle of the frame)
     clip = make_clip(tmp_path / "444.mp4", frames=3, width=64, height=48, pix_fmt="yuv444p")
-    result = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False).mirror(clip, tmp_path / "b")
+    tracker = KnownFace(six_points(32.0, 24.0, 0.0) * [0.3, 0.3] + [22.4, 16.8])
+    pipeline = Pipeline(tracker, outputs=Outputs(quality="fast", debug_video=False), progress=False)
+    result = pipeline.mirror(clip, tmp_path / "b")
     assert probe(result.outputs["left"]).colors == ColorTags(space=6, range=1)
 
 
@@ -144,12 +148,14 @@ def test_full_range_video_stays_full_range(tmp_path) -> None:
     with VideoReader(clip, yuv=True) as reader:
         assert reader.yuv
         source = next(iter(reader)).yuv
-    result = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False).mirror(clip, tmp_path / "out")
+    tracker = KnownFace(six_points(32.0, 24.0, 0.0) * [0.3, 0.3] + [22.4, 16.8])  # a 'face' about x = 32
+    pipeline = Pipeline(tracker, outputs=Outputs(quality="fast", debug_video=False), progress=False)
+    result = pipeline.mirror(clip, tmp_path / "out")
     assert probe(result.outputs["left"]).colors.range == 2
     with av.open(str(result.outputs["left"])) as container:
         first = next(container.decode(video=0)).to_ndarray()
-    # no face: the frame passes through; its numbers stay full range (x264 at CRF 20 moves them a little)
-    assert source is not None and np.abs(first.astype(int) - source).mean() < 2
+    # the kept half (the image right) keeps its numbers full range (x264 at CRF 20 moves them a little)
+    assert source is not None and np.abs(first[:48, 40:].astype(int) - source[:48, 40:]).mean() < 2
 
 
 def test_a_region_converts_like_the_whole_frame() -> None:

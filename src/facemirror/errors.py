@@ -114,7 +114,11 @@ class WeightsCorruptError(WeightsError):
 
 
 class NoFaceError(FaceMirrorError):
-    """A step that needs a face (for example a single-image call) found none."""
+    """A step that needs a face found none: a single image, or a whole video (``frames``: how many it had)."""
+
+    def __init__(self, message: str, frames: int | None = None) -> None:
+        self.frames = frames
+        super().__init__(message)
 
 
 # --- batch -----------------------------------------------------------------

@@ -31,6 +31,7 @@ from facemirror.aus.schema import au_columns, column_sources
 from facemirror.aus.writer import AUCsvWriter
 from facemirror.backends.base import Engine
 from facemirror.blinks.series import EyeSeries
+from facemirror.errors import NoFaceError
 from facemirror.face.base import FaceTracker
 from facemirror.face_stage import FaceStage
 from facemirror.layouts import SIDES, LandmarkLayout
@@ -39,7 +40,7 @@ from facemirror.measures import MeasureRecorder
 from facemirror.mirror.midline_csv import COLUMNS as MIDLINE_COLUMNS
 from facemirror.mirror.smoothing import SmoothingParams
 from facemirror.models.base import AUModel
-from facemirror.provenance import build_provenance, model_record, write_sidecar
+from facemirror.provenance import build_provenance, model_record, output_record, write_sidecar
 from facemirror.results import AUResult, JobResult, MirrorResult
 from facemirror.settings import QUALITY, Measures, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
 from facemirror.sinks import AUSink, MirrorSink, MirrorTargets
@@ -329,6 +330,7 @@ class Pipeline:
                 eyes = EyeSeries(float(info.fps), self.selfie, self.measures)
                 stage = FaceStage(tracker, times, midline=False)
                 frames, sources = self._stream(reader, info, stage, AUSink(extractor), eyes)
+                _check_some_face(video, frames, sources)
                 group.finish()
                 result = AUResult(
                     video,
@@ -425,6 +427,7 @@ class Pipeline:
                     sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)
                     stage = FaceStage(tracker, times)
                     frames, sources = self._stream(reader, info, stage, sink, eyes)
+                    _check_some_face(video, frames, sources)
                 left = targets.writers.get("left")
                 result = MirrorResult(
                     video,
@@ -494,6 +497,7 @@ class Pipeline:
             "au_model_reason": result.au_model_reason,
             "au_columns_filled_by": result.au_columns,
             "encoder_used": result.encoder,
+            "frames_without_face": result.frames_without_face,
         }
         provenance = build_provenance(
             result.input,
@@ -504,8 +508,9 @@ class Pipeline:
             list(result.outputs.values()),
             decoding=result.decode.as_dict() if result.decode is not None else None,
         )
+        finished = {member.path: member.partial for member in group.members}
         for path in result.outputs.values():
-            write_sidecar(path, provenance, group)
+            write_sidecar(path, {**provenance, "output": output_record(path, finished.get(path))}, group)
         if self.profile:
             from facemirror.profiling import write_profile
 
@@ -560,6 +565,16 @@ class Pipeline:
             extractor = self._extractor(au_tables, model, times, preprocess_on_add=False)
         yield MirrorTargets(writers, midline, extractor, recorder, au_tables)
         group.finish()
+
+
+def _check_some_face(video: Path, frames: int, sources: Counter[str]) -> None:
+    """A NoFaceError (and so no outputs) when no frame of the video had a face: its outputs would mean nothing."""
+    if frames and sources.get("none", 0) == frames:
+        raise NoFaceError(
+            f"{video}: no face found in any of its {frames} frames; nothing was written "
+            "(a face farther than a few metres, turned away or covered is not found: docs/outputs.md)",
+            frames,
+        )
 
 
 def _job_engines(tracker: FaceTracker, model: AUModel | None) -> dict[str, Engine]:

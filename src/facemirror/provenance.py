@@ -26,16 +26,19 @@ from facemirror.atomic import AtomicFile, OutputGroup, check_writable_dir
 from facemirror.weights import sha256_file
 
 SCHEMA_VERSION = 1
-#: distributions whose versions are recorded when installed (read from metadata, never imported)
+#: distributions whose code computes facemirror's numbers, recorded when installed (read from metadata, never
+#: imported): array maths, image processing, video decoding and encoding, every inference backend, tables
 PACKAGES = (
     "numpy",
     "opencv-python-headless",
     "opencv-python",
     "av",
     "onnxruntime",
+    "ai-edge-litert",
     "torch",
     "coremltools",
     "mediapipe",
+    "pandas",
 )
 
 
@@ -117,6 +120,19 @@ def _command_line() -> list[str] | None:
     """``sys.argv`` when the program is the ``facemirror`` command, else None (library or notebook use)."""
     argv = list(sys.argv)
     return argv if argv and Path(argv[0]).name.startswith("facemirror") else None
+
+
+def output_record(output_path: str | Path, content: str | Path | None = None) -> dict[str, Any]:
+    """What a sidecar says of its own output: name, path, size and sha256 (of ``content``: the finished file,
+    which may still be under its temporary name)."""
+    path = Path(output_path)
+    data = Path(content) if content is not None else path
+    return {
+        "name": path.name,
+        "path": str(path.resolve()),
+        "size_bytes": data.stat().st_size,
+        "sha256": sha256_file(data),
+    }
 
 
 def sidecar_path(output_path: str | Path) -> Path:

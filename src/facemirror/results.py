@@ -118,13 +118,15 @@ class MirrorResult(JobResult):
         return "run" if "left_csv" in self.outputs else "mirror"
 
     def _face_lines(self) -> list[str]:
+        lines = super()._face_lines()
         s = self.statuses
-        lines = super()._face_lines()[1:]
-        return [
-            f"  midline: {s.get('tracked', 0)} tracked, {s.get('held', 0)} held, "
-            f"{s.get('turned', 0)} turned too far, {s.get('none', 0)} without a face",
-            *lines,
-        ]
+        if s:
+            lines.insert(
+                1,
+                f"  midline: {s.get('tracked', 0)} tracked, {s.get('held', 0)} held (face lost), "
+                f"{s.get('turned', 0)} turned too far, {s.get('none', 0)} none (frame not mirrored)",
+            )
+        return lines
 
 
 @dataclass

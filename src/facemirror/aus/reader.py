@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from facemirror.errors import FaceMirrorError
-from facemirror.optional import require
 
 
 def read_csv(path: str | Path) -> Any:
     """A ``pandas.DataFrame`` of an AU CSV, with ``","`` or OpenFace 2.0's ``", "`` separator.
 
-    Column names are stripped of spaces; empty cells read as NaN. Needs the
-    ``pandas`` extra.
+    Column names are stripped of spaces; empty cells read as NaN.
     """
-    pd = require("pandas", "reading AU CSV files")
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise FaceMirrorError(f"{path}: no such CSV file")

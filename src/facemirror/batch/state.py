@@ -80,6 +80,7 @@ def write_done(
         "outputs": outputs,
         "frames": outcome.frames,
         "decoding": outcome.decode.as_dict() if outcome.decode is not None else None,
+        "frames_without_face": outcome.frames_without_face,
         "seconds": outcome.seconds,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -109,7 +110,10 @@ def find_done(
         outputs[name] = str(path)
     decoding = record.get("decoding")
     decode = DecodeReport.from_dict(decoding) if isinstance(decoding, dict) else None
-    return VideoOutcome(task.rel, SKIPPED, frames=record.get("frames"), outputs=outputs, decode=decode)
+    faceless = record.get("frames_without_face")
+    return VideoOutcome(
+        task.rel, SKIPPED, frames=record.get("frames"), outputs=outputs, decode=decode, frames_without_face=faceless
+    )
 
 
 def clear_done(out_dir: Path, task: VideoTask) -> None:

@@ -14,7 +14,18 @@ from facemirror.video.decode import DecodeReport
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
 #: the columns of batch_summary.csv (those about damaged inputs last, so older scripts' column positions hold)
-COLUMNS = ("file", "status", "frames", "seconds", "fps", "error", "frames_lost", "lost_times", "truncated_at")
+COLUMNS = (
+    "file",
+    "status",
+    "frames",
+    "seconds",
+    "fps",
+    "error",
+    "frames_lost",
+    "lost_times",
+    "truncated_at",
+    "frames_without_face",
+)
 
 SUMMARY_NAME = "batch_summary.csv"
 
@@ -34,6 +45,8 @@ class VideoOutcome:
     outputs: dict[str, str] = field(default_factory=dict)
     #: what the input lost to damaged data (None when the video failed)
     decode: DecodeReport | None = None
+    #: frames in which the subject's face was not found (all of them for a video that failed with no face)
+    frames_without_face: int | None = None
 
     @property
     def fps(self) -> float | None:
@@ -52,6 +65,7 @@ class VideoOutcome:
             "frames_lost": self.decode.lost if self.decode is not None else None,
             "lost_times": self.decode.lost_times_text() if self.decode is not None else None,
             "truncated_at": self.decode.truncated_at if self.decode is not None else None,
+            "frames_without_face": self.frames_without_face,
         }
 
 

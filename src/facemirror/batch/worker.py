@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import DONE, FAILED, VideoOutcome, error_message
-from facemirror.errors import BatchError
+from facemirror.errors import BatchError, NoFaceError
 
 if TYPE_CHECKING:
     from facemirror.pipeline import Pipeline
@@ -113,7 +113,9 @@ def run_job(pipeline: Pipeline, job: str, task: VideoTask) -> VideoOutcome:
             result = getattr(pipeline, job)(task.source, task.out_folder)
     except Exception as exc:
         log.debug("%s failed", task.source, exc_info=True)
-        return VideoOutcome(task.rel, FAILED, seconds=time.perf_counter() - start, error=error_message(exc))
+        seconds = time.perf_counter() - start
+        faceless = exc.frames if isinstance(exc, NoFaceError) else None
+        return VideoOutcome(task.rel, FAILED, seconds=seconds, error=error_message(exc), frames_without_face=faceless)
     return VideoOutcome(
         task.rel,
         DONE,
@@ -121,4 +123,5 @@ def run_job(pipeline: Pipeline, job: str, task: VideoTask) -> VideoOutcome:
         seconds=result.timings["total"]["seconds"],
         outputs={name: str(path) for name, path in result.outputs.items()},
         decode=result.decode,
+        frames_without_face=result.frames_without_face,
     )

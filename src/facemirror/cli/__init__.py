@@ -15,10 +15,10 @@ from typing import NoReturn
 
 import click
 
-from facemirror.errors import FaceMirrorError
+from facemirror.errors import FaceMirrorError, NoFaceError
 
 #: exit codes of the ``facemirror`` command (listed in its --help and the README)
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_FACE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 #: subcommand name -> "module:attribute" of its click command
 COMMANDS = {
@@ -76,6 +76,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
            missing weights... (batch: at least one video failed)
       2    bad command line: unknown command or option, missing argument,
            invalid value
+      3    no face in any frame of the video: nothing was written
       130  interrupted (Ctrl-C)
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``facemirror`` script: every error is one line on stderr (exit codes: see ``cli``)."""
     try:
         rv = cli.main(args=argv, prog_name="facemirror", standalone_mode=False)
+    except NoFaceError as exc:
+        _fail(str(exc), EXIT_NO_FACE)
     except FaceMirrorError as exc:
         _fail(str(exc), EXIT_FAILED)
     except click.exceptions.Abort:
