@@ -14,7 +14,8 @@ EXTRAS = {
     "coremltools": "coreml",
     "mediapipe": "mediapipe",
     "ray": "ray",
-    "pandas": "pandas",
+    "pillow_heif": "heic",
+    "matplotlib": "report",
     "onnx": "torch",
     "onnxconverter_common": "torch",
 }

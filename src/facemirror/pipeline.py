@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,8 @@ from facemirror.sinks import AUSink, MirrorSink, MirrorTargets
 from facemirror.summary import summary_files, video_summary
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
-from facemirror.video import VideoInfo, VideoReader, VideoWriter
+from facemirror.video import Frame, VideoInfo, VideoReader, VideoWriter
+from facemirror.video.photo import PhotoReader, PngWriter, is_photo
 
 if TYPE_CHECKING:
     from facemirror.batch.summary import BatchResult
@@ -85,12 +86,16 @@ LEGACY_KEYWORDS = {
 }
 
 
-def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
-    """Every file the jobs write for ``stem``, named as the prior tool named the videos so lab scripts keep working."""
+def output_paths(out_dir: Path, stem: str, photo: bool = False) -> dict[str, Path]:
+    """Every file the jobs write for ``stem``, named as the prior tool named the videos so lab scripts keep working.
+
+    For a photo the mirrored faces and the debug picture are PNG images.
+    """
+    picture = ".png" if photo else ".mp4"
     return {
-        "left": out_dir / f"{stem}_left_mirrored.mp4",
-        "right": out_dir / f"{stem}_right_mirrored.mp4",
-        "debug": out_dir / f"{stem}_debug.mp4",
+        "left": out_dir / f"{stem}_left_mirrored{picture}",
+        "right": out_dir / f"{stem}_right_mirrored{picture}",
+        "debug": out_dir / f"{stem}_debug{picture}",
         "midline_csv": out_dir / f"{stem}_midline.csv",
         "left_csv": out_dir / f"{stem}_left_mirrored.csv",
         "right_csv": out_dir / f"{stem}_right_mirrored.csv",
@@ -318,10 +323,13 @@ class Pipeline:
         tracker = self.face_tracker.for_job(needs_midline=False)
         model, name, reason = self._au(au_model, tracker.layout)
         times = StageTimes()  # after building the parts: the timings are the video's
-        with VideoReader(video, times=times) as reader:
+        photo = is_photo(video)
+        with (PhotoReader if photo else VideoReader)(video, times=times) as reader:
             info = reader.info
             csv_file = Path(csv_path) if csv_path is not None else video.with_suffix(".csv")
             paths = {"csv": csv_file, **eye_and_summary_paths(csv_file.parent, csv_file.stem)}
+            if photo:  # a photo has no blinks
+                del paths["blinks_csv"]
             columns = au_columns(model, openface=self.outputs.openface_columns)
             with locked_outputs(paths.values()) as group:
                 writer = group.add(AUCsvWriter(csv_file, columns))
@@ -364,7 +372,7 @@ class Pipeline:
     # --- internals ------------------------------------------------------------
 
     def _stream(
-        self, reader: VideoReader, info: VideoInfo, stage: FaceStage, sink: Any, eyes: EyeSeries | None = None
+        self, reader: Iterable[Frame], info: VideoInfo, stage: FaceStage, sink: Any, eyes: EyeSeries | None = None
     ) -> tuple[int, Counter[str]]:
         """The loop every job shares: each decoded frame through the face stage into the job's sink (and the eyes)."""
         sources: Counter[str] = Counter()
@@ -389,7 +397,7 @@ class Pipeline:
         batch = self.runtime.au_batch_size if model.inputs == "crops" else 1
         return AUExtractor(writers, model, batch_size=batch, times=times, preprocess_on_add=preprocess_on_add)
 
-    def _progress(self, reader: VideoReader, info: VideoInfo) -> Iterator[Any]:
+    def _progress(self, reader: Iterable[Frame], info: VideoInfo) -> Iterator[Any]:
         # leave=None: the bar stays when it is the only one, and is cleared under a batch's bar
         with tqdm(
             total=info.frame_count, unit="frame", desc=info.path.name, disable=not self.progress, leave=None
@@ -410,14 +418,15 @@ class Pipeline:
         """``mirror``, ``run`` or ``measure``: the face stage, the smoothed midline, then the mirror stage's work."""
         tracker = self.face_tracker.for_job(needs_midline=True)
         model = au[0] if au is not None else None
+        photo = is_photo(video)
         wanted = set(JOB_OUTPUTS[job]) - ({"debug"} if not self.outputs.debug_video else set())
-        wanted -= {"report"} if not report else set()
+        wanted -= ({"report"} if not report else set()) | ({"blinks_csv"} if photo else set())
         times = StageTimes()  # after building the parts: the timings are the video's
         # mirrored videos are made from the decoder's own YUV where the video has it (no BGR round trip)
-        with VideoReader(video, times=times, yuv="left" in wanted) as reader:
+        with (PhotoReader if photo else VideoReader)(video, times=times, yuv="left" in wanted) as reader:
             info = reader.info
             folder = check_writable_dir(out_dir if out_dir is not None else default_out_dir(video))
-            paths = {k: v for k, v in output_paths(folder, video.stem).items() if k in wanted}
+            paths = {k: v for k, v in output_paths(folder, video.stem, photo).items() if k in wanted}
             measured = "measures_csv" in paths
             recorder = MeasureRecorder(self.measures, self.selfie, self.mirroring.max_yaw_deg) if measured else None
             eyes = EyeSeries(float(info.fps), self.selfie, self.measures) if measured else None
@@ -467,7 +476,8 @@ class Pipeline:
         table = result.measures
         if table is not None:
             group.add(table.to_csv(paths["measures_csv"]))
-        group.add(eyes.table(str(paths["blinks_csv"])))
+        if "blinks_csv" in paths:
+            group.add(eyes.table(str(paths["blinks_csv"])))
         result.video_summary = video_summary(result, eyes, self.measures, au_tables, model)
         for output in summary_files(paths["summary_json"], paths["summary_csv"], result.video_summary):
             group.add(output)
@@ -540,10 +550,12 @@ class Pipeline:
         )
         common["source_colors"] = info.colors  # BGR-made videos (debug) keep the source's primaries and transfer
         yuv_frames: dict[str, Any] = dict(i420_colors=info.colors, i420_format=info.pix_fmt) if yuv else {}
-        writers: dict[str, VideoWriter] = {}
+        writers: dict[str, Any] = {}
+        # a photo's mirrored faces and debug picture are PNG images
+        picture: Any = PngWriter if any(p.suffix == ".png" for p in paths.values()) else VideoWriter
         for side in (s for s in SIDES if s in paths):
             writers[side] = group.add(
-                VideoWriter(
+                picture(
                     paths[side],
                     info.width,
                     info.height,
@@ -556,7 +568,7 @@ class Pipeline:
         if "debug" in paths:
             scale = self.outputs.debug_scale
             w, h = (max(1, round(d * scale)) for d in (info.width, info.height))  # as draw_debug
-            writers["debug"] = group.add(VideoWriter(paths["debug"], w, h, stage="encode-debug", **common))
+            writers["debug"] = group.add(picture(paths["debug"], w, h, stage="encode-debug", **common))
         midline = group.add(CsvTableWriter(paths["midline_csv"], MIDLINE_COLUMNS)) if "midline_csv" in paths else None
         extractor, au_tables = None, {}
         if model is not None:

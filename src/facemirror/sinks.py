@@ -29,6 +29,7 @@ from facemirror.settings import Mirroring, Outputs
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
 from facemirror.video import VideoInfo, VideoWriter
+from facemirror.video.photo import PngWriter
 from facemirror.video.stream import BackgroundWorker
 
 
@@ -61,7 +62,7 @@ class MirrorTargets:
     """What the mirror stage feeds: video writers by output name, the midline table, the AU extractor (and its
     CSV writers by side), the measure recorder; any of them may be absent (``measure()`` writes no video)."""
 
-    writers: dict[str, VideoWriter]
+    writers: dict[str, VideoWriter | PngWriter]
     midline: CsvTableWriter | None = None
     extractor: AUExtractor | None = None
     recorder: MeasureRecorder | None = None

@@ -1,8 +1,17 @@
 """Many videos at once: discover, run, resume, summarise (``facemirror batch``, ``Pipeline.run_many``)."""
 
-from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, discover
+from facemirror.batch.discover import INPUT_EXTENSIONS, VIDEO_EXTENSIONS, VideoTask, discover
 from facemirror.batch.ray_runner import RayOptions
 from facemirror.batch.runner import run_many
 from facemirror.batch.summary import BatchResult, VideoOutcome
 
-__all__ = ["VIDEO_EXTENSIONS", "BatchResult", "RayOptions", "VideoOutcome", "VideoTask", "discover", "run_many"]
+__all__ = [
+    "INPUT_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
+    "BatchResult",
+    "RayOptions",
+    "VideoOutcome",
+    "VideoTask",
+    "discover",
+    "run_many",
+]

@@ -1,4 +1,4 @@
-"""Find the videos of a batch and plan where each one's outputs go.
+"""Find the videos (and photos) of a batch and plan where each one's outputs go.
 
 IN_DIR/a/b.mp4 is written to OUT_DIR/a/b/ (one folder per video, the
 pipeline's usual ``<stem>_...`` file names inside), so a folder tree of
@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facemirror.errors import BatchError
+from facemirror.video.photo import PHOTO_EXTENSIONS
 
-#: file name suffixes taken as videos when none are given (compared case-insensitively)
+#: file name suffixes of videos (compared case-insensitively)
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".m4v")
+#: what a batch takes when no suffixes are given: videos and photos (each file is read by its content)
+INPUT_EXTENSIONS = VIDEO_EXTENSIONS + PHOTO_EXTENSIONS
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def check_input_folder(folder: str | Path) -> Path:
 
 def discover(
     folder: str | Path,
-    extensions: Iterable[str] = VIDEO_EXTENSIONS,
+    extensions: Iterable[str] = INPUT_EXTENSIONS,
     recursive: bool = False,
     exclude: str | Path | None = None,
 ) -> list[Path]:
@@ -69,7 +72,7 @@ def discover(
 
 def collect(
     inputs: str | Path | Sequence[str | Path],
-    extensions: Iterable[str] = VIDEO_EXTENSIONS,
+    extensions: Iterable[str] = INPUT_EXTENSIONS,
     recursive: bool = False,
     exclude: str | Path | None = None,
 ) -> tuple[Path, list[Path]]:

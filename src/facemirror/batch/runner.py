@@ -22,7 +22,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facemirror.atomic import check_not_a_file, check_writable_dir
-from facemirror.batch.discover import VIDEO_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
+from facemirror.batch.discover import INPUT_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
 from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
 from facemirror.batch.worker import JOBS, PipelineRecipe, init_worker, process_in_worker, run_job
@@ -74,7 +74,7 @@ def run_many(
     out_dir: str | Path,
     *,
     job: str = "run",
-    extensions: Iterable[str] = VIDEO_EXTENSIONS,
+    extensions: Iterable[str] = INPUT_EXTENSIONS,
     recursive: bool = False,
     force: bool = False,
     checksum: bool = False,

@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 
 #: batch job name -> what it writes into the video's output folder
 JOBS = {
-    "run": "mirrored videos, midline CSV and an AU CSV per mirrored side (Pipeline.run)",
+    "run": "mirrored videos, midline CSV, an AU CSV per mirrored side, measures, blinks, summary (Pipeline.run)",
     "mirror": "mirrored videos and midline CSV (Pipeline.mirror)",
     "aus": "<stem>.csv, the AUs of the original video (Pipeline.extract_aus)",
+    "measure": "<stem>_measures.csv, blinks and summary (Pipeline.measure)",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from facemirror.batch import VIDEO_EXTENSIONS, RayOptions, run_many
+from facemirror.batch import INPUT_EXTENSIONS, RayOptions, run_many
 from facemirror.batch.worker import JOBS
 from facemirror.cli.options import AU_MODEL, pipeline_options, pop_pipeline_config
 from facemirror.cli.paths import input_folder, output_folder
@@ -22,15 +22,16 @@ from facemirror.pipeline import Pipeline
     type=click.Choice(list(JOBS)),
     default="run",
     show_default=True,
-    help="run = mirror + AUs of each mirrored side; mirror; aus = AUs of the video itself (<stem>.csv).",
+    help="run = mirror + AUs of each mirrored side + measures; mirror; aus = AUs of the video itself "
+    "(<stem>.csv); measure = the clinical measures, blinks and summary.",
 )
 @click.option(
     "--ext",
     "extensions",
     multiple=True,
-    default=VIDEO_EXTENSIONS,
+    default=INPUT_EXTENSIONS,
     show_default=True,
-    help="Video file extension, case-insensitive (repeat for several).",
+    help="Video or photo file extension, case-insensitive (repeat for several).",
 )
 @click.option("-r", "--recursive", is_flag=True, help="Also process the videos in subfolders (mirrored in OUT_DIR).")
 @click.option("--force", is_flag=True, help="Redo videos that an earlier run finished.")
