@@ -123,8 +123,8 @@ def test_a_custom_tracker_and_au_model_drive_mirror_and_run(tmp_path: Path) -> N
         assert len(values) == len(images)
         assert np.diff(values) == pytest.approx(np.full(len(images) - 1, 6.0), abs=1.0)
     sidecar = json.loads(Path(f"{result.outputs['left']}.json").read_text())
-    assert sidecar["parameters"]["face"] == "test_composition.KnownFace"
-    assert {"name": "known", "class": "test_composition.KnownFace"} in sidecar["models"]
+    assert sidecar["parameters"]["face"] == "custom_parts.KnownFace"
+    assert {"name": "known", "class": "custom_parts.KnownFace"} in sidecar["models"]
 
 
 def test_a_tilted_declared_layout_gives_its_tilted_midline(tmp_path: Path) -> None:

@@ -364,10 +364,10 @@ class Pipeline:
     def run_many(
         self, inputs: str | Path | Sequence[str | Path], out_dir: str | Path, job: str = "run", **options: Any
     ) -> BatchResult:
-        """Run ``job`` on many videos: resumable, failures isolated, in parallel (:func:`facemirror.batch.run_many`)."""
-        from facemirror.batch import run_many
+        """Run ``job`` on many videos: resumable, failures isolated, in parallel (see ``facemirror.batch``)."""
+        from facemirror.batch.runner import run_batch
 
-        return run_many(self, inputs, out_dir, job=job, **options)
+        return run_batch(self, inputs, out_dir, job=job, **options)
 
     # --- internals ------------------------------------------------------------
 

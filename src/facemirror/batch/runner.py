@@ -1,4 +1,4 @@
-"""``run_many``: one job over many videos, resumable, one failure never stopping the rest.
+"""``run_batch``: one job over many videos, resumable, one failure never stopping the rest.
 
 The driver (this process) decides what to skip, hands the rest to an
 executor (in-process, a local process pool, or Ray) and, as each result
@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -25,13 +25,11 @@ from facemirror.atomic import check_not_a_file, check_writable_dir
 from facemirror.batch.discover import INPUT_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
 from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
-from facemirror.batch.worker import JOBS, PipelineRecipe, init_worker, process_in_worker, run_job
+from facemirror.batch.worker import JOBS, BatchPipeline, PipelineRecipe, init_worker, process_in_worker, run_job
 from facemirror.errors import BatchError
-from facemirror.settings import PipelineConfig
 
 if TYPE_CHECKING:
     from facemirror.batch.ray_runner import RayOptions
-    from facemirror.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +55,8 @@ def size_workers(workers: int | None, threads: int | None, cores: int) -> tuple[
     return workers, threads or max(1, cores // workers)
 
 
-def as_pipeline(spec: Pipeline | PipelineConfig | Mapping[str, Any] | None, progress: bool = True) -> Pipeline:
-    """A Pipeline from what ``run_many`` accepts: one, a PipelineConfig, Pipeline keyword arguments, or None."""
-    from facemirror.pipeline import Pipeline
-
-    if isinstance(spec, Pipeline):
-        return spec
-    if isinstance(spec, PipelineConfig):
-        return Pipeline.from_config(spec, progress=progress)
-    return Pipeline(**{"progress": progress, **dict(spec or {})})
-
-
-def run_many(
-    pipeline: Pipeline | PipelineConfig | Mapping[str, Any] | None,
+def run_batch(
+    pipeline: BatchPipeline,
     inputs: str | Path | Sequence[str | Path],
     out_dir: str | Path,
     *,
@@ -82,11 +69,10 @@ def run_many(
     ray: RayOptions | None = None,
     progress: bool = True,
 ) -> BatchResult:
-    """Run ``job`` ("run", "mirror" or "aus") on every video of ``inputs``, writing under ``out_dir``.
+    """Run ``job`` ("run", "mirror", "measure" or "aus") with ``pipeline`` on every video of ``inputs``, writing
+    under ``out_dir`` (``facemirror.batch.run_many`` also takes a configuration or keyword arguments).
 
-    ``pipeline`` is a :class:`~facemirror.pipeline.Pipeline`, a
-    :class:`~facemirror.settings.PipelineConfig`, Pipeline keyword arguments,
-    or None (the defaults). ``inputs`` is a folder (its videos, with
+    ``inputs`` is a folder (its videos, with
     ``recursive`` those of its subfolders too) or a list of files and folders;
     IN/a/b.mp4 goes to OUT/a/b/. Videos finished by an earlier run with the
     same input, job and configuration are skipped unless ``force``.
@@ -99,8 +85,7 @@ def run_many(
     """
     if job not in JOBS:
         raise ValueError(f"job must be one of {', '.join(JOBS)}, not {job!r}")
-    built = as_pipeline(pipeline, progress)
-    config = built.config
+    config = pipeline.config
     out = check_not_a_file(out_dir).resolve()
     exts = normalize_extensions(extensions)
     root, videos = collect(inputs, exts, recursive, exclude=out)
@@ -128,7 +113,7 @@ def run_many(
 
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
         with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
-            for task, outcome in _executor(built, job, todo, workers, ray):
+            for task, outcome in _executor(pipeline, job, todo, workers, ray):
                 if outcome.status == DONE:
                     write_done(out, task, job, config, stamps[task.rel], outcome)
                 else:
@@ -140,7 +125,7 @@ def run_many(
 
 
 def _executor(
-    pipeline: Pipeline, job: str, tasks: list[VideoTask], workers: int | None, ray: RayOptions | None
+    pipeline: BatchPipeline, job: str, tasks: list[VideoTask], workers: int | None, ray: RayOptions | None
 ) -> Executor:
     """Pick where the videos run: Ray, a process pool, or this process (workers == 1)."""
     if not tasks:
@@ -158,7 +143,7 @@ def _executor(
     return _pool(PipelineRecipe.of(pipeline, threads), job, tasks, n)
 
 
-def _inline(pipeline: Pipeline, job: str, tasks: list[VideoTask]) -> Executor:
+def _inline(pipeline: BatchPipeline, job: str, tasks: list[VideoTask]) -> Executor:
     """Every video in this process, one after another (``--workers 1``: the simplest to debug)."""
     for task in tasks:
         yield task, run_job(pipeline, job, task)

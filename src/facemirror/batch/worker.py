@@ -2,28 +2,32 @@
 
 A batch hands its pipeline to worker processes as a :class:`PipelineRecipe`:
 the plain configuration of a pipeline built from names (each worker builds
-the same parts), or the pickled pipeline when it holds instances of the
-user's own classes. A worker builds its :class:`~facemirror.pipeline.Pipeline`
+the same parts with the pipeline's class), or the pickled pipeline when it
+holds instances of the user's own classes. A worker builds its pipeline
 once and reuses it (models load once per process, not once per video).
+Batches take any object with :class:`BatchPipeline`'s members (a
+:class:`~facemirror.pipeline.Pipeline`), so this package sits above the
+pipeline without importing it.
 Errors become a ``failed`` outcome instead of an exception, so one bad video
 never stops a batch; only ``KeyboardInterrupt``/``SystemExit`` propagate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import pickle
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import DONE, FAILED, VideoOutcome, error_message
 from facemirror.errors import BatchError, NoFaceError
-
-if TYPE_CHECKING:
-    from facemirror.pipeline import Pipeline
+from facemirror.results import JobResult
+from facemirror.settings import PipelineConfig, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +40,48 @@ JOBS = {
 }
 
 
+class BatchPipeline(Protocol):
+    """What a batch needs of a pipeline (:class:`~facemirror.pipeline.Pipeline` has it)."""
+
+    runtime: Runtime
+    progress: bool
+    profile: bool
+
+    @property
+    def built_from_names(self) -> bool: ...
+
+    @property
+    def config(self) -> PipelineConfig: ...
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig, *, progress: bool = ..., profile: bool = ...) -> BatchPipeline: ...
+
+    def run(self, video: str | Path, out_dir: str | Path | None = None) -> JobResult: ...
+
+    def mirror(self, video: str | Path, out_dir: str | Path | None = None) -> JobResult: ...
+
+    def measure(self, video: str | Path, out_dir: str | Path | None = None) -> JobResult: ...
+
+    def extract_aus(self, video: str | Path, out_csv: str | Path | None = None) -> JobResult: ...
+
+
 @dataclass(frozen=True)
 class PipelineRecipe:
-    """How a worker process rebuilds the batch's pipeline: a config (plain data) or a pickled pipeline."""
+    """How a worker process rebuilds the batch's pipeline: its class and config (plain data), or the pickled
+    pipeline."""
 
+    kind: type[BatchPipeline]
     config: dict[str, Any] | None = None
     pickled: bytes | None = None
     threads: int | None = None
     profile: bool = False
 
     @classmethod
-    def of(cls, pipeline: Pipeline, threads: int | None = None) -> PipelineRecipe:
+    def of(cls, pipeline: BatchPipeline, threads: int | None = None) -> PipelineRecipe:
         """The recipe of ``pipeline``; a BatchError when it holds instances that cannot be pickled."""
+        kind = type(pipeline)
         if pipeline.built_from_names:
-            return cls(config=pipeline.config.to_dict(), threads=threads, profile=pipeline.profile)
+            return cls(kind, config=pipeline.config.to_dict(), threads=threads, profile=pipeline.profile)
         try:
             pickled = pickle.dumps(pipeline)
         except Exception as exc:
@@ -59,21 +91,16 @@ class PipelineRecipe:
                 f"({type(exc).__name__}: {exc}); run the batch with workers=1, or make the classes picklable, "
                 "or register them by name (facemirror.registry)"
             ) from exc
-        return cls(pickled=pickled, threads=threads, profile=pipeline.profile)
+        return cls(kind, pickled=pickled, threads=threads, profile=pipeline.profile)
 
-    def build(self, progress: bool = False) -> Pipeline:
+    def build(self, progress: bool = False) -> BatchPipeline:
         """The pipeline, built in this process."""
-        import dataclasses
-
-        from facemirror.pipeline import Pipeline
-        from facemirror.settings import PipelineConfig
-
         if self.pickled is not None:
-            pipeline: Pipeline = pickle.loads(self.pickled)
+            pipeline: BatchPipeline = pickle.loads(self.pickled)
             pipeline.progress = progress
         else:
             config = PipelineConfig.from_dict(self.config or {})
-            pipeline = Pipeline.from_config(config, progress=progress, profile=self.profile)
+            pipeline = self.kind.from_config(config, progress=progress, profile=self.profile)
         if self.threads is not None:
             pipeline.runtime = dataclasses.replace(pipeline.runtime, threads=self.threads)
         return pipeline
@@ -81,13 +108,14 @@ class PipelineRecipe:
     @property
     def key(self) -> str:
         """Identifies the recipe (its config, pickle and overrides)."""
-        return json.dumps([self.config, self.pickled.hex() if self.pickled else None, self.threads, self.profile])
+        kind = f"{self.kind.__module__}.{self.kind.__qualname__}"
+        return json.dumps([kind, self.config, self.pickled.hex() if self.pickled else None, self.threads, self.profile])
 
 
-_pipelines: dict[str, Pipeline] = {}
+_pipelines: dict[str, BatchPipeline] = {}
 
 
-def worker_pipeline(recipe: PipelineRecipe) -> Pipeline:
+def worker_pipeline(recipe: PipelineRecipe) -> BatchPipeline:
     """This process's Pipeline for ``recipe``, built on first use."""
     if recipe.key not in _pipelines:
         _pipelines[recipe.key] = recipe.build()
@@ -104,7 +132,7 @@ def process_in_worker(recipe: PipelineRecipe, job: str, task: VideoTask) -> Vide
     return run_job(worker_pipeline(recipe), job, task)
 
 
-def run_job(pipeline: Pipeline, job: str, task: VideoTask) -> VideoOutcome:
+def run_job(pipeline: BatchPipeline, job: str, task: VideoTask) -> VideoOutcome:
     """Run ``job`` on one video; any error becomes a ``failed`` outcome with its message."""
     start = time.perf_counter()
     try:
