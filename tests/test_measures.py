@@ -131,6 +131,16 @@ def test_known_one_sided_movements_are_recovered(
     assert bounds[0] <= got <= bounds[1], got
 
 
+def test_fields_made_on_several_threads_give_the_same_measures(
+    known_clip: KnownClip, measures: tuple[np.ndarray, float, dict], tmp_path: Path
+) -> None:
+    """The asymmetry fields of successive frames are made at once on a pool; each still meets its own frame."""
+    result = Pipeline(measures=Measures(flow_threads=3), progress=False).measure(known_clip.path, tmp_path)
+    values, mm_per_px = measured(result.outputs["measures_csv"])
+    assert mm_per_px == measures[1]
+    np.testing.assert_array_equal(values, measures[0])
+
+
 def test_landmarks_alone_fall_short(known_clip: KnownClip, tmp_path: Path) -> None:
     """Without the asymmetry field the same clip recovers far less: the field is what makes the numbers right."""
     result = Pipeline(measures=Measures(flow=False), progress=False).measure(known_clip.path, tmp_path)

@@ -176,7 +176,8 @@ class Measures:
     the rest segment, else the first ``rest_seconds`` with a face.
     ``affected_side`` (``"left"``/``"right"``, the subject's): ratios become
     affected over healthy. ``key_frames``: frames of largest asymmetry kept for
-    the report.
+    the report. ``flow_threads``: frames whose fields are computed at once (each field is independent; default
+    half the cores).
     """
 
     flow: bool = True
@@ -187,8 +188,11 @@ class Measures:
     rest: tuple[float, float] | None = None
     affected_side: str | None = None
     key_frames: int = 3
+    flow_threads: int | None = None
 
     def __post_init__(self) -> None:
+        if self.flow_threads is not None and self.flow_threads < 1:
+            raise ValueError(f"flow_threads must be at least 1, got {self.flow_threads}")
         for name in ("mm_per_px", "ipd_mm"):
             value = getattr(self, name)
             if value is not None and not value > 0:

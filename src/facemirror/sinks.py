@@ -10,10 +10,13 @@ debug drawing, encoders, midline CSV, and the mirrored faces' AUs for ``run``);
 
 from __future__ import annotations
 
+import os
 from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from facemirror.asymmetry import AsymmetryField
 from facemirror.aus.extractor import AUExtractor, AUFace
 from facemirror.aus.writer import AUCsvWriter
 from facemirror.face_stage import FaceFrame
@@ -93,11 +96,17 @@ class MirrorSink:
         self._worker: BackgroundWorker[tuple[FaceFrame, SmoothedMidline]] = BackgroundWorker(
             self._emit, maxsize=4, name="facemirror-mirror", times=times
         )
-        # the measures (~80 ms a frame for the asymmetry field) run on a thread of their own, unless the debug
-        # video draws their field (then the mirror stage waits for it)
-        self._measurer: BackgroundWorker[tuple[FaceFrame, SmoothedMidline]] | None = None
-        if targets.recorder is not None and not (outputs.debug_heatmap and "debug" in targets.writers):
-            self._measurer = BackgroundWorker(self._measure, maxsize=4, name="facemirror-measures", times=times)
+        # the measures run on a thread of their own, and their asymmetry fields (~90 ms of CPU a frame, each
+        # independent of the others) on a pool of threads, unless the debug video draws the field (then the
+        # mirror stage waits for it)
+        self._measurer: BackgroundWorker[tuple[FaceFrame, SmoothedMidline, Future[Any] | None]] | None = None
+        self._fields: ThreadPoolExecutor | None = None
+        recorder = targets.recorder
+        if recorder is not None and not (outputs.debug_heatmap and "debug" in targets.writers):
+            self._measurer = BackgroundWorker(self._measure_queued, maxsize=4, name="facemirror-measures", times=times)
+            if recorder.settings.flow:
+                workers = recorder.settings.flow_threads or max(1, (os.cpu_count() or 1) // 2)
+                self._fields = ThreadPoolExecutor(workers, thread_name_prefix="facemirror-field")
 
     def push(self, ff: FaceFrame) -> None:
         self._waiting.append(ff)
@@ -110,6 +119,8 @@ class MirrorSink:
         self._worker.finish()
         if self._measurer is not None:
             self._measurer.finish()
+        if self._fields is not None:
+            self._fields.shutdown()
         if self.targets.extractor is not None:
             self.targets.extractor.close()
 
@@ -117,15 +128,44 @@ class MirrorSink:
         self._worker.cancel()
         if self._measurer is not None:
             self._measurer.cancel()
+        if self._fields is not None:
+            self._fields.shutdown(cancel_futures=True)
         if self.targets.extractor is not None:
             self.targets.extractor.cancel()
 
-    def _measure(self, item: tuple[FaceFrame, SmoothedMidline]) -> Any:
+    def _measured(self, ff: FaceFrame, smoothed: SmoothedMidline) -> bool:
+        return ff.face is not None and smoothed.status == TRACKED
+
+    def _start_field(self, ff: FaceFrame, smoothed: SmoothedMidline) -> Future[Any] | None:
+        """Start the frame's asymmetry field on the pool (None where the frame has none to make)."""
+        if self._fields is None or not self._measured(ff, smoothed):
+            return None
+        recorder, face = self.targets.recorder, ff.face
+        assert recorder is not None and face is not None
+        yaw = ff.pose.yaw if ff.pose is not None else 0.0
+
+        def make() -> AsymmetryField | None:
+            with self.times.measure("asymmetry_field"):
+                return recorder.field_for(ff.frame.image, face.landmarks, smoothed.midline, yaw)
+
+        return self._fields.submit(make)
+
+    def _measure_queued(self, job: tuple[FaceFrame, SmoothedMidline, Future[Any] | None]) -> None:
+        """The measures thread: measure a frame once its field (if it has one) is made."""
+        ff, smoothed, pending = job
+        field = None
+        if pending is not None:
+            with self.times.measure("wait:get:asymmetry_field"):
+                field = pending.result()
+        self._measure(ff, smoothed, field)
+
+    def _measure(
+        self, ff: FaceFrame, smoothed: SmoothedMidline, field: AsymmetryField | None = None
+    ) -> AsymmetryField | None:
         """Measure one frame (on the measures thread, or on the mirror stage's when the debug video shows the field)."""
-        ff, smoothed = item
         recorder, face = self.targets.recorder, ff.face
         assert recorder is not None
-        measured = face is not None and smoothed.status == TRACKED
+        measured = self._measured(ff, smoothed)
         with self.times.measure("measures"):
             return recorder.add(
                 ff.frame.index + 1,
@@ -135,6 +175,7 @@ class MirrorSink:
                 face.layout if face is not None else None,
                 smoothed.midline if measured else None,
                 ff.pose.yaw if ff.pose is not None else 0.0,
+                field,
             )
 
     def _emit(self, item: tuple[FaceFrame, SmoothedMidline]) -> None:
@@ -156,9 +197,9 @@ class MirrorSink:
                     mirrored = {side: source for side in SIDES}
         asymmetry = None
         if self._measurer is not None:
-            self._measurer.put(item)
+            self._measurer.put((ff, smoothed, self._start_field(ff, smoothed)))
         elif targets.recorder is not None:
-            asymmetry = self._measure(item)
+            asymmetry = self._measure(ff, smoothed)
         # fresh arrays (or the decoded frame, which nothing changes): no copy needed to hand them over
         for side in SIDES:
             if side in targets.writers:

@@ -139,20 +139,23 @@ class MeasureRecorder:
         layout: LandmarkLayout | None,
         midline: Midline | None,
         yaw_deg: float = 0.0,
+        field: AsymmetryField | None = None,
     ) -> AsymmetryField | None:
-        """Measure frame number ``frame`` (from 1) of BGR ``image``; returns its asymmetry field (None if not made)."""
+        """Measure frame number ``frame`` (from 1) of BGR ``image``; returns its asymmetry field (None if not made).
+
+        ``field``: the frame's field made beforehand by :meth:`field_for` (e.g. on another thread); made here if
+        None and needed.
+        """
         self._frames.append(frame)
         self._times.append(float(timestamp))
-        missing = np.full((len(MEASURES), 2), np.nan)
-        turned = math.isfinite(yaw_deg) and abs(yaw_deg) > self.max_yaw_deg
-        if landmarks is None or layout is None or midline is None or turned:
-            self._record(missing, np.full(len(MEASURES), np.nan), math.nan, math.nan)
+        if landmarks is None or layout is None or midline is None or self._turned(yaw_deg):
+            self._record(np.full((len(MEASURES), 2), np.nan), np.full(len(MEASURES), np.nan), math.nan, math.nan)
             return None
         plain = frame_measures(landmarks, layout, midline, self.selfie)
-        field = None
         difference = plain[:, 0] - plain[:, 1]
-        if self.settings.flow:
-            field = asymmetry_field(image, midline, np.asarray(landmarks)[:, :2])
+        if field is None:
+            field = self.field_for(image, landmarks, midline, yaw_deg)
+        if field is not None:
             corrected, points = self._corrected(field, landmarks, layout, midline)
             moved = frame_measures(corrected, layout, midline, self.selfie, points)
             difference = np.where(np.isfinite(moved[:, 0] - moved[:, 1]), moved[:, 0] - moved[:, 1], difference)
@@ -162,6 +165,18 @@ class MeasureRecorder:
             self._full_scale_px = HEATMAP_FULL_SCALE * pupils
         self._consider_key_frame(frame, timestamp, image, landmarks, midline, field, difference, pupils)
         return field
+
+    def field_for(
+        self, image: np.ndarray, landmarks: np.ndarray | None, midline: Midline | None, yaw_deg: float = 0.0
+    ) -> AsymmetryField | None:
+        """The asymmetry field :meth:`add` uses for a frame (None where it measures without one). It reads no
+        state, so the fields of several frames can be made at once: they are most of the measures' cost."""
+        if not self.settings.flow or landmarks is None or midline is None or self._turned(yaw_deg):
+            return None
+        return asymmetry_field(image, midline, np.asarray(landmarks)[:, :2])
+
+    def _turned(self, yaw_deg: float) -> bool:
+        return math.isfinite(yaw_deg) and abs(yaw_deg) > self.max_yaw_deg
 
     def _corrected(
         self, field: AsymmetryField, landmarks: np.ndarray, layout: LandmarkLayout, midline: Midline
