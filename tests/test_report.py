@@ -271,6 +271,18 @@ def test_report_is_one_self_contained_file_with_every_section(report: tuple[Path
     assert not [w for w in DIAGNOSIS_WORDS if w in words]
 
 
+def test_a_photo_with_nothing_but_its_measures_gets_a_report(tmp_path: Path) -> None:
+    """One frame, no AU scores, eyes, key frames or provenance: the sections that have data, and no error."""
+    measures = {name: (np.array([10.0]), np.array([9.0])) for name, _ in MEASURES}
+    data = ReportData("rest.jpg", {}, np.array([0.0]), ["tracked"], measures)
+    text = write_report(tmp_path / "rest_report.html", data).read_text(encoding="utf-8")
+    headings = " ".join(parse(text).headings)
+    assert "Measures" in headings and "Midline quality" in headings
+    assert "Eyes" not in headings and "Key frames" not in headings and "Read first" not in headings
+    assert "No AU or blendshape score changed" in text
+    assert len(embedded_pictures(text)) == 2  # the midline strip and the measures
+
+
 def test_report_joins_the_jobs_output_group(tmp_path: Path) -> None:
     data = make_report_data()
     path = tmp_path / "clip_report.html"

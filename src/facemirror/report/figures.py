@@ -127,20 +127,19 @@ def side_traces(
         _panel(ax, times, name, pair, titles.get(name, ""), units.get(name, ""), summary.get(name, {}))
     for ax in axes.flat[len(series) :]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("time (s)")
-    fig.legend(
-        handles=[
-            _line(LEFT_COLOUR, "-", side_labels[0]),
-            _line(RIGHT_COLOUR, "--", side_labels[1]),
-            _line("#555555", ":", "rest level"),
-            _line("#555555", "none", "largest change from rest", marker="o"),
-            _band("#d9d9d9", "midline not tracked"),
-        ],
-        loc="outside upper center",
-        ncols=5,
-        frameon=False,
-    )
+    for column in axes.T:  # time ticks under the lowest panel of each column, also above an empty place
+        lowest = [ax for ax in column if ax.get_visible()][-1]
+        lowest.xaxis.set_tick_params(labelbottom=True)
+        lowest.set_xlabel("time (s)")
+    handles = [
+        _line(LEFT_COLOUR, "-", side_labels[0]),
+        _line(RIGHT_COLOUR, "--", side_labels[1]),
+        _line("#555555", ":", "rest level"),
+        _line("#555555", "none", "largest change from rest", marker="o"),
+        _band("#d9d9d9", "midline not tracked"),
+    ]
+    wide = sum(len(h.get_label()) for h in handles) > 100  # long side labels: two rows, or the legend is cut off
+    fig.legend(handles=handles, loc="outside upper center", ncols=3 if wide else len(handles), frameon=False)
     return png(fig)
 
 

@@ -77,12 +77,17 @@ def _fps(nominal: str, average: object) -> str:
     return text
 
 
+def utc(created: object) -> str:
+    """A sidecar's ``created_utc`` (ISO 8601) as ``2026-12-04 13:09:34 UTC``."""
+    return f"{str(created).replace('T', ' ').removesuffix('+00:00')} UTC" if created else "unknown"
+
+
 def _software_rows(prov: Mapping[str, Any]) -> list[tuple[str, str]]:
     packages = prov.get("packages") or {}
     command = prov.get("command_line")
     rows = [
         ("facemirror", escape(str(prov.get("facemirror_version", "unknown")))),
-        ("Created (UTC)", escape(str(prov.get("created_utc", "")))),
+        ("Analysed", escape(utc(prov.get("created_utc")))),
         ("Python", escape(str(prov.get("python_version", "")))),
         ("Platform", escape(str(prov.get("platform", "")))),
         ("Packages", escape(", ".join(f"{k} {v}" for k, v in packages.items()))),

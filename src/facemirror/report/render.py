@@ -11,7 +11,7 @@ from facemirror.atomic import OutputGroup, write_file
 from facemirror.optional import require
 from facemirror.report import figures, sections
 from facemirror.report.data import ReportData
-from facemirror.report.inputs import provenance_section
+from facemirror.report.inputs import provenance_section, utc
 
 #: AU or blendshape traces plotted (and listed first in the summary), the most active ones
 TOP_AUS = 8
@@ -119,9 +119,8 @@ def _header(data: ReportData) -> str:
     for left, right in data.measures.values():
         measured |= np.isfinite(left) | np.isfinite(right)
     facts = f"{len(times)} frames over {span:.2f} s; {int(measured.sum())} with measures"
-    created = data.provenance.get("created_utc")
-    if created:
-        facts += f"; analysed {str(created).replace('T', ' ').removesuffix('+00:00')} UTC"
+    if data.provenance.get("created_utc"):
+        facts += f"; analysed {utc(data.provenance['created_utc'])}"
     links = [("inputs", "Input"), ("midline", "Midline"), ("measures", "Measures"), ("aus", "AUs"),
              ("summary", "Summary")]  # fmt: skip
     if data.eyes:
