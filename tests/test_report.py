@@ -32,12 +32,14 @@ from facemirror.blinks.summary import summarize_blinks
 from facemirror.blinks.synkinesis import SynkinesisIndex
 from facemirror.errors import MissingExtraError
 from facemirror.measures.geometry import MEASURES
+from facemirror.optional import available
 from facemirror.provenance import build_provenance, model_record
 from facemirror.report import ReportData, ReportFrame, write_report
 from facemirror.report.figures import LEFT_COLOUR, RIGHT_COLOUR, STATUS_STYLE, most_active
 from facemirror.summary import compare_sides
 
-pytest.importorskip("matplotlib", reason="the report needs the 'report' extra (matplotlib)")
+#: the tests that draw a report; the one about a missing matplotlib runs either way
+drawn = pytest.mark.skipif(not available("matplotlib"), reason="the report needs the 'report' extra (matplotlib)")
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,6 +224,7 @@ def embedded_pictures(text: str) -> list[np.ndarray]:
     return pictures
 
 
+@drawn
 def test_report_is_one_self_contained_file_with_every_section(report: tuple[Path, ReportData]) -> None:
     path, data = report
     text = path.read_text(encoding="utf-8")
@@ -271,6 +274,7 @@ def test_report_is_one_self_contained_file_with_every_section(report: tuple[Path
     assert not [w for w in DIAGNOSIS_WORDS if w in words]
 
 
+@drawn
 def test_a_photo_with_nothing_but_its_measures_gets_a_report(tmp_path: Path) -> None:
     """One frame, no AU scores, eyes, key frames or provenance: the sections that have data, and no error."""
     measures = {name: (np.array([10.0]), np.array([9.0])) for name, _ in MEASURES}
@@ -283,6 +287,7 @@ def test_a_photo_with_nothing_but_its_measures_gets_a_report(tmp_path: Path) -> 
     assert len(embedded_pictures(text)) == 2  # the midline strip and the measures
 
 
+@drawn
 def test_report_joins_the_jobs_output_group(tmp_path: Path) -> None:
     data = make_report_data()
     path = tmp_path / "clip_report.html"
@@ -296,6 +301,7 @@ def test_report_joins_the_jobs_output_group(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+@drawn
 def test_a_failed_report_leaves_no_file(tmp_path: Path) -> None:
     data = make_report_data()
     broken = dataclasses.replace(data.key_frames[0], original=np.zeros((8, 8, 3)))  # float, not a BGR picture
@@ -381,6 +387,7 @@ def similarity(region: np.ndarray, picture: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+@drawn
 @pytest.mark.slow
 def test_report_renders_in_chromium(report: tuple[Path, ReportData], tmp_path: Path) -> None:
     binary = chromium()
