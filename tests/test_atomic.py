@@ -15,6 +15,7 @@ from facemirror.atomic import (
     partial_path,
     partial_target,
     stale_partials,
+    write_file,
 )
 from facemirror.errors import OutputError
 from fs_fixtures import unwritable_folder
@@ -126,3 +127,14 @@ def test_small_file_write_error_is_an_output_error(tmp_path: Path) -> None:
     blocker = tmp_path / "gone"
     with pytest.raises(OutputError, match=r"gone.x\.json: writing the file failed"):
         AtomicFile(blocker / "x.json", "{}").close()
+
+
+def test_write_file_alone_or_with_its_group(tmp_path: Path) -> None:
+    alone = write_file(tmp_path / "new" / "alone.txt", "a\n")
+    assert alone.read_text() == "a\n" and os.listdir(alone.parent) == ["alone.txt"]
+    group = OutputGroup()
+    member = write_file(tmp_path / "member.bin", b"\x00\x01", group)
+    assert not member.exists()  # finished under its temporary name until the group commits
+    assert [p.name for p in tmp_path.glob(".member.*.partial.bin")]
+    group.commit()
+    assert member.read_bytes() == b"\x00\x01" and not list(tmp_path.glob(".member.*"))

@@ -220,6 +220,21 @@ class AtomicFile(AtomicWriter):
         """Nothing is held open between calls."""
 
 
+def write_file(path: str | Path, data: str | bytes, group: OutputGroup | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically; returns ``path``.
+
+    Alone, the file is renamed into place at once. With ``group`` (a job's outputs) it is finished under its
+    temporary name now, where a full disk shows up, and renamed when the group commits.
+    """
+    writer = AtomicFile(path, data)
+    if group is None:
+        check_writable_dir(writer.path.parent)
+        return writer.close()
+    group.add(writer)
+    group.finish()
+    return writer.path
+
+
 class OutputGroup:
     """Outputs that appear together or not at all: one job's videos, tables, sidecars and reports.
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from facemirror import __version__
-from facemirror.atomic import AtomicFile, OutputGroup, check_writable_dir
+from facemirror.atomic import OutputGroup, write_file
 from facemirror.weights import sha256_file
 
 SCHEMA_VERSION = 1
@@ -150,13 +150,7 @@ def write_sidecar(output_path: str | Path, provenance: Mapping[str, Any], group:
     """
     target = sidecar_path(output_path)
     text = json.dumps(_jsonable(provenance), indent=2, allow_nan=False)
-    sidecar = AtomicFile(target, text + "\n")
-    if group is None:
-        check_writable_dir(target.parent)
-        return sidecar.close()
-    group.add(sidecar)
-    group.finish()
-    return target
+    return write_file(target, text + "\n", group)
 
 
 def _jsonable(value: Any) -> Any:
