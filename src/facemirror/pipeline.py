@@ -40,11 +40,14 @@ from facemirror.measures import MeasureRecorder
 from facemirror.mirror.midline_csv import COLUMNS as MIDLINE_COLUMNS
 from facemirror.mirror.smoothing import SmoothingParams
 from facemirror.models.base import AUModel
+from facemirror.optional import require
 from facemirror.provenance import build_provenance, model_record, output_record, write_sidecar
+from facemirror.report import write_report
+from facemirror.report.from_job import job_report
 from facemirror.results import AUResult, JobResult, MirrorResult
 from facemirror.settings import QUALITY, Measures, Mirroring, Outputs, PipelineConfig, Runtime, Tracking
 from facemirror.sinks import AUSink, MirrorSink, MirrorTargets
-from facemirror.summary import summary_files, video_summary
+from facemirror.summary import AUSeries, au_summary_columns, read_au_series, summary_files, video_summary
 from facemirror.tabular import CsvTableWriter
 from facemirror.timing import StageTimes
 from facemirror.video import Frame, VideoInfo, VideoReader, VideoWriter
@@ -305,6 +308,8 @@ class Pipeline:
         ``report`` (default: ``outputs.report``) also writes ``{stem}_report.html``.
         """
         with_report = self.outputs.report if report is None else report
+        if with_report:
+            require("matplotlib", "the HTML report")  # before the video, not after it
         return self._mirror_job("run", Path(video), out_dir, au=self._au(au_model), report=with_report)
 
     def measure(self, video: str | Path, out_dir: str | Path | None = None) -> MirrorResult:
@@ -358,7 +363,7 @@ class Pipeline:
                     decode=reader.decode_report,
                 )
                 self._summarise(group, paths, result, eyes)
-                self._finish(result, tracker, model, group)
+                self._finish(result, self._provenance(result, tracker, model), group)
         return result
 
     def run_many(
@@ -440,7 +445,7 @@ class Pipeline:
                 left = targets.writers.get("left")
                 result = MirrorResult(
                     video,
-                    {k: v for k, v in paths.items() if k != "report"},
+                    dict(paths),
                     frames,
                     dict(sources),
                     dict(sink.statuses),
@@ -457,10 +462,16 @@ class Pipeline:
                     au_columns=column_sources(model) if model is not None else {},
                     decode=reader.decode_report,
                 )
+                aus = None
                 if eyes is not None:
                     result.measures = recorder.finish() if recorder is not None else None
-                    self._summarise(group, paths, result, eyes, targets.au_tables, model)
-                self._finish(result, tracker, model, group)
+                    aus = self._summarise(group, paths, result, eyes, targets.au_tables, model)
+                provenance = self._provenance(result, tracker, model)
+                if "report" in paths:
+                    traces = aus.series if aus is not None else {}
+                    data = job_report(result, provenance, sink.status_by_frame, traces, self.measures)
+                    write_report(paths["report"], data, group)
+                self._finish(result, provenance, group)
         return result
 
     def _summarise(
@@ -471,27 +482,31 @@ class Pipeline:
         eyes: EyeSeries,
         au_tables: dict[str, AUCsvWriter] | None = None,
         model: AUModel | None = None,
-    ) -> None:
-        """The measures CSV, the blinks CSV and the per-video summary, as members of the job's output group."""
+    ) -> AUSeries | None:
+        """The measures CSV, the blinks CSV and the per-video summary, as members of the job's output group.
+
+        Returns the mirrored faces' AU series the summary read (None without AU CSVs)."""
         table = result.measures
         if table is not None:
             group.add(table.to_csv(paths["measures_csv"]))
         if "blinks_csv" in paths:
             group.add(eyes.table(str(paths["blinks_csv"])))
-        result.video_summary = video_summary(result, eyes, self.measures, au_tables, model)
+        aus = None
+        if model is not None and au_tables:
+            columns = au_summary_columns(model.columns())
+            aus = read_au_series(au_tables["left"].partial, au_tables["right"].partial, columns)
+        result.video_summary = video_summary(result, eyes, self.measures, aus)
         for output in summary_files(paths["summary_json"], paths["summary_csv"], result.video_summary):
             group.add(output)
         group.finish()
+        return aus
 
     def _engines(self, tracker: FaceTracker, model: AUModel | None) -> dict[str, dict[str, str]]:
         """What ran each network of the job: ``{network: EngineInfo as a dict}``."""
         return {name: engine.info.as_dict() for name, engine in _job_engines(tracker, model).items()}
 
-    def _finish(self, result: JobResult, tracker: FaceTracker, model: AUModel | None, group: OutputGroup) -> None:
-        """A provenance JSON beside every output (``<output>.json``), then the profile when asked for.
-
-        Both join the job's output group: they are renamed into place with the outputs, or removed with them.
-        """
+    def _provenance(self, result: JobResult, tracker: FaceTracker, model: AUModel | None) -> dict[str, Any]:
+        """What every output's sidecar records: the input, the models and what ran them, the settings, timings."""
         records = [
             model_record(name, e.info.weights or e.info.source or None, e.info)
             for name, e in _job_engines(tracker, model).items()
@@ -509,7 +524,7 @@ class Pipeline:
             "encoder_used": result.encoder,
             "frames_without_face": result.frames_without_face,
         }
-        provenance = build_provenance(
+        return build_provenance(
             result.input,
             result.video.to_dict(),
             records,
@@ -518,6 +533,12 @@ class Pipeline:
             list(result.outputs.values()),
             decoding=result.decode.as_dict() if result.decode is not None else None,
         )
+
+    def _finish(self, result: JobResult, provenance: dict[str, Any], group: OutputGroup) -> None:
+        """A provenance JSON beside every output (``<output>.json``), then the profile when asked for.
+
+        Both join the job's output group: they are renamed into place with the outputs, or removed with them.
+        """
         finished = {member.path: member.partial for member in group.members}
         for path in result.outputs.values():
             write_sidecar(path, {**provenance, "output": output_record(path, finished.get(path))}, group)

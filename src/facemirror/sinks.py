@@ -91,6 +91,7 @@ class MirrorSink:
         self.selfie = selfie
         self.times = times
         self.statuses: Counter[str] = Counter()
+        self.status_by_frame: list[str] = []
         self._smoother = StreamingSmoother(mirroring.smoothing)
         self._waiting: deque[FaceFrame] = deque()
         self._worker: BackgroundWorker[tuple[FaceFrame, SmoothedMidline]] = BackgroundWorker(
@@ -217,8 +218,8 @@ class MirrorSink:
                     status,
                     scale=scale,
                 )
-                if asymmetry is not None and self.outputs.debug_heatmap and targets.recorder is not None:
-                    debug = targets.recorder.heatmap(debug, asymmetry, scale)
+                if asymmetry is not None and face is not None and targets.recorder is not None:
+                    debug = targets.recorder.heatmap(debug, asymmetry, face.landmarks, scale)
             targets.writers["debug"].write(debug, frame.pts, copy=False)
         if targets.midline is not None:
             targets.midline.write(
@@ -238,6 +239,7 @@ class MirrorSink:
         if targets.extractor is not None:
             self._add_aus(targets.extractor, ff, smoothed, mirrored, frame.yuv is not None)
         self.statuses[status] += 1
+        self.status_by_frame.append(status)
 
     def _add_aus(
         self, extractor: AUExtractor, ff: FaceFrame, smoothed: SmoothedMidline, mirrored: dict[str, Any], yuv: bool

@@ -17,7 +17,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -29,9 +29,7 @@ from facemirror.settings import Measures
 from facemirror.tabular import CsvTableWriter
 
 if TYPE_CHECKING:
-    from facemirror.aus.writer import AUCsvWriter
     from facemirror.blinks.series import EyeSeries
-    from facemirror.models.base import AUModel
     from facemirror.results import JobResult
 
 COLUMNS = (
@@ -99,14 +97,20 @@ def compare_sides(
     return row
 
 
-def read_au_series(
-    left_csv: Path, right_csv: Path, columns: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """(frames, timestamps, {column: (left-mirrored, right-mirrored) series}) from the two AU CSVs of ``run()``."""
+class AUSeries(NamedTuple):
+    """The two mirrored faces' AU scores of ``run()``, frame by frame: ``series`` maps a column to its
+    (left-mirrored, right-mirrored) values, NaN where a frame has none."""
+
+    frames: np.ndarray
+    timestamps: np.ndarray
+    series: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def read_au_series(left_csv: Path, right_csv: Path, columns: Sequence[str]) -> AUSeries:
+    """The ``columns`` (those with any value) of ``run()``'s two AU CSVs."""
     tables = [_numeric(path, columns) for path in (left_csv, right_csv)]
-    frames, times = tables[0]["frame"], tables[0]["timestamp"]
     series = {c: (tables[0][c], tables[1][c]) for c in columns if np.isfinite(tables[0][c]).any()}
-    return frames, times, series
+    return AUSeries(tables[0]["frame"], tables[0]["timestamp"], series)
 
 
 def au_summary_columns(columns: Sequence[str]) -> list[str]:
@@ -153,14 +157,10 @@ def _plain(value: Any) -> Any:
 
 
 def video_summary(
-    result: JobResult,
-    eyes: EyeSeries,
-    settings: Measures,
-    au_tables: Mapping[str, AUCsvWriter] | None = None,
-    model: AUModel | None = None,
+    result: JobResult, eyes: EyeSeries, settings: Measures, aus: AUSeries | None = None
 ) -> dict[str, Any]:
-    """Everything ``{stem}_summary.json`` holds, from a finished job: its measures, its mirrored faces' AU CSVs
-    (finished, not yet renamed: read from their temporary files), and its eyes."""
+    """Everything ``{stem}_summary.json`` holds, from a finished job: its measures, its mirrored faces' AU
+    series (:func:`read_au_series`), and its eyes."""
     affected = settings.affected_side
     out: dict[str, Any] = {
         "input": result.input.name,
@@ -182,15 +182,14 @@ def video_summary(
             )
             for name, unit in MEASURES
         ]
-    if model is not None and au_tables:
-        columns = au_summary_columns(model.columns())
-        frames, times, series = read_au_series(au_tables["left"].partial, au_tables["right"].partial, columns)
-        seen = np.zeros(len(frames), dtype=bool)
-        for left, right in series.values():
+    if aus is not None and aus.series:
+        seen = np.zeros(len(aus.frames), dtype=bool)
+        for left, right in aus.series.values():
             seen |= np.isfinite(left) & np.isfinite(right)
-        rest = rest_mask(times, seen, settings)
+        rest = rest_mask(aus.timestamps, seen, settings)
         out["aus"] = [
-            compare_sides("au", name, "score", series[name], frames, times, rest, affected) for name in series
+            compare_sides("au", name, "score", series, aus.frames, aus.timestamps, rest, affected)
+            for name, series in aus.series.items()
         ]
     out["eyes"] = eyes.summary()
     return out

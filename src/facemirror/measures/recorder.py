@@ -74,6 +74,7 @@ class KeyFrame:
     frame: int
     timestamp: float
     score: float
+    measure: str  # the measure whose sides differed most (relative to the pupil distance)
     original: np.ndarray
     left_mirrored: np.ndarray
     right_mirrored: np.ndarray
@@ -191,9 +192,13 @@ class MeasureRecorder:
         points[:, 0], points[:, 1] = at.left, at.right
         return corrected, SidePoints.from_stacked(points)
 
-    def heatmap(self, image: np.ndarray, field: AsymmetryField, scale: float = 1.0) -> np.ndarray:
-        """``image`` (``scale`` times the frame) with the signed asymmetry map; one full scale for the whole video."""
-        return overlay_heatmap(image, field, self._full_scale_px or 10.0, scale=scale, signed=True)
+    def heatmap(
+        self, image: np.ndarray, field: AsymmetryField, landmarks: np.ndarray, scale: float = 1.0
+    ) -> np.ndarray:
+        """``image`` (``scale`` times the frame) with the signed asymmetry map over the face ``landmarks`` outline;
+        one full scale for the whole video."""
+        full_scale = self._full_scale_px or 10.0
+        return overlay_heatmap(image, field, full_scale, scale=scale, signed=True, outline=landmarks)
 
     def finish(self) -> MeasureTable:
         """The video's measures in millimetres (and degrees), sides shared as the module docstring says."""
@@ -250,6 +255,7 @@ class MeasureRecorder:
         if not np.isfinite(lengths).any():
             return
         score = float(np.nanmax(lengths)) / pupils
+        measure = NAMES[_LENGTHS[int(np.nanargmax(lengths))]]
         near = [k for k in self._keys if abs(k.timestamp - timestamp) < KEY_FRAME_SPACING_S]
         if any(k.score >= score for k in near):
             return
@@ -259,7 +265,7 @@ class MeasureRecorder:
             return
         self._keys = [k for k in self._keys if k not in near]
         heapq.heapify(self._keys)
-        heapq.heappush(self._keys, self._crops(frame, timestamp, score, image, landmarks, midline, field))
+        heapq.heappush(self._keys, self._crops(frame, timestamp, score, measure, image, landmarks, midline, field))
         while len(self._keys) > self.settings.key_frames:
             heapq.heappop(self._keys)
 
@@ -268,6 +274,7 @@ class MeasureRecorder:
         frame: int,
         timestamp: float,
         score: float,
+        measure: str,
         image: np.ndarray,
         landmarks: np.ndarray,
         midline: Midline,
@@ -280,6 +287,8 @@ class MeasureRecorder:
         x1, y1 = (int(max(0, v)) for v in lo - pad)
         x2, y2 = int(min(w, hi[0] + pad[0])), int(min(h, hi[1] + pad[1]))
         left, right = mirror_both(image, midline, selfie=self.selfie)
-        heat = self.heatmap(image, field)[y1:y2, x1:x2].copy() if field is not None else None
+        heat = self.heatmap(image, field, xy)[y1:y2, x1:x2].copy() if field is not None else None
         crop = (slice(y1, y2), slice(x1, x2))
-        return KeyFrame(frame, timestamp, score, image[crop].copy(), left[crop].copy(), right[crop].copy(), heat)
+        return KeyFrame(
+            frame, timestamp, score, measure, image[crop].copy(), left[crop].copy(), right[crop].copy(), heat
+        )
