@@ -26,8 +26,9 @@ from facemirror.atomic import OutputGroup, write_file
 from facemirror.weights import sha256_file
 
 SCHEMA_VERSION = 1
-#: distributions whose code computes facemirror's numbers, recorded when installed (read from metadata, never
-#: imported): array maths, image processing, video decoding and encoding, every inference backend, tables
+#: distributions whose code computes facemirror's numbers or draws its pictures, recorded when installed (read from
+#: metadata, never imported): array maths, image processing, video and photo decoding and encoding, every inference
+#: backend, tables, the report's plots
 PACKAGES = (
     "numpy",
     "opencv-python-headless",
@@ -39,6 +40,8 @@ PACKAGES = (
     "coremltools",
     "mediapipe",
     "pandas",
+    "pillow-heif",
+    "matplotlib",
 )
 
 
