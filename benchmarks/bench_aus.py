@@ -43,10 +43,10 @@ from common import (
     random_mtl_weights,
     write_result,
 )
-from facemirror.backends.base import default_preference
+from facemirror.backends.base import default_preference, default_threads
 from facemirror.models.mtl import BATCH_SIZE, MTL
-from facemirror.pipeline import JobResult, pipeline_threads
 from facemirror.profiling import profile_dict
+from facemirror.results import JobResult
 from facemirror.video import VideoReader
 
 
@@ -55,10 +55,13 @@ def ours(clip: Path, backend: str, weights: Path, threads: int | None, batch: in
     face_first = ["litert"] if "litert" in default_preference() else []  # the face nets' fastest backend here
     preference = [*face_first, backend] if backend == "onnx" else [*face_first, backend, "onnx"]
     pipeline = quiet_pipeline(
-        backend=preference, threads=threads, au_model="openface3", mtl_weights=weights, au_batch_size=batch
+        au_model="openface3",
+        backend=preference,
+        threads=threads,
+        au_batch_size=batch,
+        weights={"mtl": str(weights)},
+        load=["openface3"],
     )
-    pipeline.landmarker  # noqa: B018  (load outside the timed job)
-    pipeline._load_au_model("openface3")
     return pipeline.extract_aus(clip, out / f"aus_{backend}.csv")
 
 
@@ -167,7 +170,7 @@ def main() -> None:
             print(f"extract_aus() MTL on {backend} ...", file=sys.stderr)
             results[backend] = ours(clip, backend, weights, args.threads, args.batch, Path(tmp))
     print("bare MTL network ...", file=sys.stderr)
-    bare_threads = args.threads or pipeline_threads()
+    bare_threads = args.threads or default_threads(sharing=2)
     bare = bare_network(weights, bare_threads, args.batch, face_crops(clip, args.batch), args.repeats)
     print("straightforward way (torch RetinaFace full-res + MTL batch 1) ...", file=sys.stderr)
     naive = straightforward(clip, weights, args.threads, args.naive_frames)

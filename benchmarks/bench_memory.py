@@ -70,8 +70,8 @@ def measure(clip: Path, au_model: str) -> dict[str, Any]:
         while not stop.wait(SAMPLE_S):
             samples.append((time.perf_counter() - start, rss_mib()))
 
-    weights = random_mtl_weights() if au_model == "openface3" else None
-    pipeline = quiet_pipeline(au_model=au_model, mtl_weights=weights)
+    weights = {"mtl": str(random_mtl_weights())} if au_model == "openface3" else None
+    pipeline = quiet_pipeline(au_model=au_model, weights=weights)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     with tempfile.TemporaryDirectory() as tmp:

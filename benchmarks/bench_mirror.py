@@ -14,6 +14,7 @@ also measured with them on ONNX Runtime, side by side. The clip is the first
 ``--seconds`` of the cached 10 s clip of bench_video_io.py.
 
     python benchmarks/bench_mirror.py [--seconds 3] [--quality balanced] [--threads N] [--no-openface3]
+                                      [--openface3-face]
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    CACHE,
+    RETINAFACE_WEIGHTS,
     clip_prefix,
     decoded_frames,
     engines_line,
@@ -37,8 +40,12 @@ from common import (
     random_mtl_weights,
     write_result,
 )
-from facemirror.pipeline import QUALITY, JobResult
 from facemirror.profiling import STAGE_ORDER, profile_dict, profile_from_timings
+from facemirror.results import JobResult
+from facemirror.settings import QUALITY
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fixtures_star import write_star_checkpoint
 
 MIRRORED_FLOOR = "I/O floor, mirror()'s own pictures"
 
@@ -70,25 +77,32 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: its own choice)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of all jobs; the best of each is kept")
     parser.add_argument("--no-openface3", action="store_true", help="skip run() with the MTL network")
+    parser.add_argument(
+        "--openface3-face",
+        action="store_true",
+        help='also mirror() with face="openface3" (RetinaFace + STAR; STAR takes ~0.3 s a face here)',
+    )
     parser.add_argument("--out", default="mirror", help="markdown name under benchmarks/results/")
     args = parser.parse_args()
 
     facts = machine()
     clip = clip_prefix(args.seconds)
     options: dict[str, Any] = {"quality": args.quality, "threads": args.threads}
-    pipeline = quiet_pipeline(**options)
-    pipeline.landmarker  # noqa: B018  (models load outside the timed jobs)
-    pipeline._load_au_model("blendshapes")
+    pipeline = quiet_pipeline(**options, load=["blendshapes"])
     # the same job with the face networks on ONNX Runtime, when auto chose another backend for them
     onnx_pipeline = None
-    if pipeline.landmarker.mesh.engine.info.backend != "onnx":
+    if any(e.info.backend != "onnx" for e in pipeline.face_tracker.engines().values()):
         onnx_pipeline = quiet_pipeline(**options, backend="onnx")
-        onnx_pipeline.landmarker  # noqa: B018
     of3 = None
     if not args.no_openface3:
-        of3 = quiet_pipeline(**options, mtl_weights=random_mtl_weights())
-        of3.landmarker  # noqa: B018
-        of3._load_au_model("openface3")
+        of3 = quiet_pipeline(**options, weights={"mtl": str(random_mtl_weights())}, load=["openface3"])
+    # OpenFace 3.0's own face pipeline: RetinaFace (real weights) on the first frame and re-detections,
+    # STAR (random weights in the official layout) on every frame
+    of3_face = None
+    if args.openface3_face:
+        star = write_star_checkpoint(CACHE / "Landmark_98_random.pkl")
+        weights = {"retinaface": str(RETINAFACE_WEIGHTS), "star": str(star)}
+        of3_face = quiet_pipeline("openface3", **options, weights=weights)
     best: dict[str, dict[str, Any]] = {}
     results: dict[str, JobResult] = {}
 
@@ -124,6 +138,8 @@ def main() -> None:
             }
             if of3 is not None:
                 jobs["run() openface3 (MTL)"] = lambda: of3.run(clip, out / "run-of3", au_model="openface3")
+            if of3_face is not None:
+                jobs['mirror() face="openface3" (RetinaFace + STAR)'] = lambda: of3_face.mirror(clip, out / "of3")
             for name, job in jobs.items():
                 result = job()
                 keep(name, profile_dict(result), result)

@@ -30,7 +30,8 @@ os.environ.setdefault("FACEMIRROR_CACHE", str(CACHE / "facemirror"))  # converte
 
 sys.path.insert(0, str(HERE))
 from bench_video_io import make_clip  # noqa: E402  (the 10 s 1080p60 clip of a real face; re-exported)
-from facemirror.pipeline import QUALITY, Pipeline  # noqa: E402
+from facemirror import Outputs, Pipeline, Runtime  # noqa: E402
+from facemirror.settings import AU_BATCH_SIZE, QUALITY  # noqa: E402
 from facemirror.timing import StageTimes  # noqa: E402
 from facemirror.video import VideoReader, VideoWriter  # noqa: E402
 
@@ -274,6 +275,27 @@ def write_result(name: str, title: str, command: str, lines: Sequence[str]) -> P
     return path
 
 
-def quiet_pipeline(**kwargs: Any) -> Pipeline:
-    """A Pipeline without a progress bar."""
-    return Pipeline(progress=False, **kwargs)
+def quiet_pipeline(
+    face: str = "mediapipe",
+    au_model: str = "auto",
+    *,
+    backend: str | Sequence[str] = "auto",
+    threads: int | None = None,
+    quality: str = "balanced",
+    au_batch_size: int = AU_BATCH_SIZE,
+    weights: dict[str, str] | None = None,
+    load: Sequence[str] = (),
+) -> Pipeline:
+    """A Pipeline without a progress bar whose face tracker and the AU models named in ``load`` are loaded
+    already, so that loading stays outside a job's clock."""
+    runtime = Runtime(
+        backend=backend if isinstance(backend, str) else tuple(backend),
+        threads=threads,
+        au_batch_size=au_batch_size,
+        weights=weights or {},
+    )
+    pipeline = Pipeline(face, au_model, runtime=runtime, outputs=Outputs(quality=quality), progress=False)
+    pipeline.face_tracker  # noqa: B018
+    for name in load:
+        pipeline.au_model_for(name)
+    return pipeline

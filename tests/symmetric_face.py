@@ -89,6 +89,23 @@ def render(face: SymmetricFace, pose: Pose) -> tuple[np.ndarray, tuple[float, fl
     return frame, (float(dst_centre[0]), float(dst_centre[1])), pose.angle
 
 
+def moving_poses(face: SymmetricFace, n: int, fps: int = 30) -> list[Pose]:
+    """Rotation up to +-20 degrees, translation and scale changes, at a head's pace (one cycle per 2 s)."""
+    base = 0.45 * HEIGHT / face.face_height
+    poses = []
+    for i in range(n):
+        ph = 2 * math.pi * i / (2 * fps)
+        poses.append(
+            Pose(
+                angle=20.0 * math.sin(ph),
+                scale=base * (1.0 + 0.15 * math.sin(0.5 * ph)),
+                cx=960 + 220 * math.sin(0.7 * ph),
+                cy=540 + 60 * math.cos(ph),
+            )
+        )
+    return poses
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
     with VideoWriter(path, WIDTH, HEIGHT, Fraction(fps), quality=16, preset="ultrafast") as writer:
         for image in frames:

@@ -18,7 +18,16 @@ import pytest
 
 from facemirror import Outputs, Pipeline
 from facemirror.models.face_landmarker import FaceLandmarker
-from symmetric_face import HEIGHT, Pose, SymmetricFace, line_errors, make_symmetric_face, render, write_video
+from symmetric_face import (
+    HEIGHT,
+    Pose,
+    SymmetricFace,
+    line_errors,
+    make_symmetric_face,
+    moving_poses,
+    render,
+    write_video,
+)
 
 FPS = 30
 
@@ -34,30 +43,13 @@ def pipeline() -> Pipeline:
     return Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False)
 
 
-def _moving_poses(face: SymmetricFace, n: int) -> list[Pose]:
-    """Rotation up to +-20 degrees, translation and scale changes, at a head's pace (one cycle per 2 s)."""
-    base = 0.45 * HEIGHT / face.face_height
-    poses = []
-    for i in range(n):
-        ph = 2 * math.pi * i / (2 * FPS)
-        poses.append(
-            Pose(
-                angle=20.0 * math.sin(ph),
-                scale=base * (1.0 + 0.15 * math.sin(0.5 * ph)),
-                cx=960 + 220 * math.sin(0.7 * ph),
-                cy=540 + 60 * math.cos(ph),
-            )
-        )
-    return poses
-
-
 def _read_midlines(csv_path: Path) -> list[dict[str, str]]:
     with open(csv_path, newline="") as f:
         return list(csv.DictReader(f))
 
 
 def test_moving_symmetric_face(face: SymmetricFace, pipeline: Pipeline, tmp_path: Path) -> None:
-    poses = _moving_poses(face, 2 * FPS)
+    poses = moving_poses(face, 2 * FPS, FPS)
     rendered = [render(face, pose) for pose in poses]
     video = write_video(tmp_path / "moving.mp4", [r[0] for r in rendered], FPS)
     result = pipeline.mirror(video, tmp_path / "out")
