@@ -11,6 +11,7 @@ from facemirror.cli.options import (
     AU_MODEL,
     BACKEND,
     FACE,
+    HEATMAP,
     THREADS,
     aus_options,
     measure_options,
@@ -57,6 +58,7 @@ def _report(ctx: click.Context, result: JobResult, profile: bool) -> None:
 @AU_MODEL
 @pipeline_options
 @measure_options
+@HEATMAP
 @click.option("--report", is_flag=True, help="Also write <stem>_report.html (needs the 'report' extra).")
 @_PROFILE
 @click.pass_context

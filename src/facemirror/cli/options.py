@@ -96,8 +96,9 @@ _MEASURES = (
         "--rest", callback=_rest, metavar="START,END", help="Rest segment in seconds (default: the first 1 s)."
     ),
     click.option("--no-flow", is_flag=True, help="Landmarks only, without the asymmetry field (faster, less exact)."),
-    click.option("--heatmap", is_flag=True, help="Draw the asymmetry field over the debug video's face."),
 )
+#: ``run`` only: the one job with both the measures' field and a debug video
+HEATMAP = click.option("--heatmap", is_flag=True, help="Draw the asymmetry field over the debug video's face.")
 
 _OPTIONS = (
     FACE,
