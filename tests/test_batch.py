@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,26 @@ def test_a_pipeline_that_cannot_be_pickled_is_refused_before_any_work(tmp_path: 
     with pytest.raises(BatchError, match=r"test_batch\.Interrupting.*cannot be sent to worker processes.*workers=1"):
         run_many(pipeline, in_dir, tmp_path / "out", job="mirror", workers=2, progress=False)
     assert not list((tmp_path / "out").glob("*/*.mp4"))
+
+
+class NotebookBrightness(Brightness):
+    """Brightness as a notebook would define it: in an interactive ``__main__`` no worker process can import."""
+
+
+NotebookBrightness.__module__ = "__main__"
+
+
+def test_a_class_from_a_notebook_is_refused_with_what_to_do(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's class pickles by name, then every worker fails to find it (a BrokenProcessPool per video, that
+    reads like running out of memory): the batch refuses it at once and says how to run it instead."""
+    main = sys.modules["__main__"]
+    monkeypatch.delattr(main, "__file__", raising=False)  # a notebook's __main__ has no file...
+    monkeypatch.setattr(main, "NotebookBrightness", NotebookBrightness, raising=False)  # ...and holds its classes
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+    pipeline = Pipeline(au_model=NotebookBrightness(), outputs=FAST.outputs, progress=False)
+    with pytest.raises(BatchError, match=r"uses NotebookBrightness, defined in a notebook.*\.py module.*workers=1"):
+        run_many(pipeline, in_dir, tmp_path / "out", job="aus", workers=2, progress=False)
+    result = run_many(pipeline, in_dir, tmp_path / "out", job="aus", workers=1, progress=False)
+    assert result.ok and result.counts == {"done": 2}

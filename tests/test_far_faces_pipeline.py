@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facemirror import NoFaceError, Outputs, Pipeline, Tracking
+from facemirror import NoFaceError, Outputs, Pipeline, Runtime, Tracking
 from facemirror.models.face_landmarker import FaceLandmarker
 from facemirror.models.far_face import face_width
 from symmetric_face import Pose, SymmetricFace, line_errors, make_symmetric_face, render, write_video
@@ -76,3 +76,11 @@ def test_without_the_far_face_detector_a_small_face_is_not_found(face: Symmetric
     )
     with pytest.raises(NoFaceError, match="no face found in any of its 45 frames"):
         pipeline.mirror(clip, tmp_path / "out")
+
+
+def test_a_litert_runtime_keeps_the_far_face_detector_where_it_can_run() -> None:
+    """The far-face detector ships as ONNX only: asking for LiteRT keeps the face networks there and the far
+    detector on the first backend that runs it, instead of failing to build the tracker."""
+    tracker = Pipeline(runtime=Runtime(backend="litert"), progress=False).face_tracker
+    assert tracker.landmarker.mesh.engine.info.backend == "litert"
+    assert tracker.far_detector is not None and tracker.far_detector.engine.info.backend == "onnx"

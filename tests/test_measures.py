@@ -22,6 +22,7 @@ from facemirror import Measures, Pipeline
 from facemirror.asymmetry.synthetic import Droop
 from facemirror.layouts import MEDIAPIPE_478
 from facemirror.measures import NAMES, frame_measures
+from facemirror.measures.scale import video_scale
 from facemirror.mirror.midline import Midline
 from facemirror.models.face_landmarker import FaceLandmarker
 from symmetric_face import HEIGHT, WIDTH, Pose, SymmetricFace, make_symmetric_face, render, write_video
@@ -196,11 +197,12 @@ def test_the_iris_scale_follows_the_face_size(tmp_path: Path) -> None:
         path = write_video(tmp_path / f"face{int(px)}.mp4", [image] * 3)
         result = Pipeline(measures=Measures(flow=False), progress=False).measure(path, tmp_path / str(int(px)))
         scales[px] = result.video_summary["scale"]["mm_per_px"]
-        assert "iris" in result.video_summary["scale"]["source"]
+        assert result.video_summary["scale"]["method"] == "iris"
     assert scales[250.0] / scales[600.0] == pytest.approx(600.0 / 250.0, rel=0.05)
     # given scales take precedence, and say so
     result = Pipeline(measures=Measures(flow=False, ipd_mm=60.0), progress=False).measure(path, tmp_path / "ipd")
     assert result.video_summary["scale"]["source"] == "pupil distance given (60 mm)"
+    assert result.video_summary["scale"]["method"] == "pupil distance"
 
 
 def test_measure_on_the_command_line(known_clip: KnownClip, tmp_path: Path) -> None:
@@ -229,3 +231,15 @@ def test_measure_on_the_command_line(known_clip: KnownClip, tmp_path: Path) -> N
     row = next(r for r in summary["measures"] if r["name"] == "brow_height_mm")
     assert row["affected_over_healthy"] > 1.0  # the right brow moved, the left not
     assert math.isfinite(values[0, 0, 0])
+
+
+def test_the_scale_says_how_it_was_obtained() -> None:
+    """Given, from a pupil distance, from the iris, assumed (a layout without an iris ring, e.g. WFLW-98), or none."""
+    iris, pupils, nothing = np.array([20.0, np.nan, 22.0]), np.array([60.0, 62.0, np.nan]), np.full(3, np.nan)
+    assert video_scale(Measures(mm_per_px=0.2), nothing, nothing).method == "given"
+    assert video_scale(Measures(ipd_mm=61.0), iris, pupils).mm_per_px == pytest.approx(61.0 / 61.0)
+    scale = video_scale(Measures(), iris, pupils)
+    assert (scale.method, scale.mm_per_px) == ("iris", pytest.approx(11.77 / 21.0))
+    assert video_scale(Measures(), nothing, pupils).method == "assumed"
+    none = video_scale(Measures(), nothing, nothing)
+    assert none.method == "none" and math.isnan(none.mm_per_px)

@@ -68,8 +68,10 @@ def test_openface3_runs_every_job_end_to_end(openface3: Pipeline, clip: Path, tm
         "summary_json",
         "summary_csv",
     }
-    # WFLW has pupils but no iris ring: millimetres come from an assumed pupil distance, and the summary says so
-    assert run.video_summary["scale"]["source"].startswith("assumed pupil distance 63 mm")
+    # WFLW has pupils but no iris ring: millimetres come from an assumed pupil distance, and the summary says so;
+    # random STAR points may turn every frame's head too far to measure, and then there is no scale at all
+    measured = any(r["success"] == "1" for r in rows(run.outputs["measures_csv"]))
+    assert run.video_summary["scale"]["method"] == ("assumed" if measured else "none")
     # every frame has its midline (random STAR points give a random head pose, so some frames read "turned")
     assert {r["status"] for r in rows(run.outputs["midline_csv"])} <= {"tracked", "turned"}
     assert all(r["success"] == "1" for r in rows(run.outputs["midline_csv"]))

@@ -42,7 +42,7 @@ def test_run_writes_the_report_of_its_own_results(clip: Path, tmp_path: Path) ->
     assert f"{rest:.2f}" in page
     assert f"tracked: {CLIP_FRAMES} frames (100.0%)" in page  # the midline's statuses, in words
     assert "bs_mouthSmileLeft" in page  # the mirrored faces' blendshapes
-    assert "iris" in page  # the scale's source, and its caveat
+    assert "iris diameter 11.77 mm over its median" in page and "may read up to ~10% low" in page  # scale, caveat
 
 
 def test_the_report_is_not_written_unless_asked_and_the_cli_asks(clip: Path, tmp_path: Path) -> None:

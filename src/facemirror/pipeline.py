@@ -359,7 +359,7 @@ class Pipeline:
                     threads=times.threads(),
                     face=tracker.name,
                     face_report={**tracker.report(), "face_size": stage.face_size()},
-                    au_columns=column_sources(model),
+                    au_columns=column_sources(model, **_landmark_columns(tracker.layout)),
                     decode=reader.decode_report,
                 )
                 self._summarise(group, paths, result, eyes)
@@ -459,7 +459,7 @@ class Pipeline:
                     threads=times.threads(),
                     face=tracker.name,
                     face_report={**tracker.report(), "face_size": stage.face_size()},
-                    au_columns=column_sources(model) if model is not None else {},
+                    au_columns=column_sources(model, **_landmark_columns(tracker.layout)) if model is not None else {},
                     decode=reader.decode_report,
                 )
                 aus = None
@@ -608,6 +608,11 @@ def _check_some_face(video: Path, frames: int, sources: Counter[str]) -> None:
             "(a face farther than a few metres, turned away or covered is not found: docs/outputs.md)",
             frames,
         )
+
+
+def _landmark_columns(layout: LandmarkLayout) -> dict[str, bool]:
+    """Which of the columns computed from landmarks ``layout`` can fill: blink needs an eye ring, pose its points."""
+    return {"blink": bool(layout.eyes), "pose": layout.has_pose}
 
 
 def _job_engines(tracker: FaceTracker, model: AUModel | None) -> dict[str, Engine]:

@@ -15,9 +15,11 @@ never stops a batch; only ``KeyboardInterrupt``/``SystemExit`` propagate.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import pickle
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +84,10 @@ class PipelineRecipe:
         kind = type(pipeline)
         if pipeline.built_from_names:
             return cls(kind, config=pipeline.config.to_dict(), threads=threads, profile=pipeline.profile)
+        buffer = io.BytesIO()
+        pickler = _Pickler(buffer)
         try:
-            pickled = pickle.dumps(pipeline)
+            pickler.dump(pipeline)
         except Exception as exc:
             parts = ", ".join(p for p in (pipeline.config.face, pipeline.config.au_model) if "." in p)
             raise BatchError(
@@ -91,6 +95,13 @@ class PipelineRecipe:
                 f"({type(exc).__name__}: {exc}); run the batch with workers=1, or make the classes picklable, "
                 "or register them by name (facemirror.registry)"
             ) from exc
+        if pickler.interactive:
+            raise BatchError(
+                f"this pipeline uses {', '.join(sorted(pickler.interactive))}, defined in a notebook or an "
+                "interactive session, which worker processes cannot import; put the class in a .py module and "
+                "import it from there, or run the batch with workers=1"
+            )
+        pickled = buffer.getvalue()
         return cls(kind, pickled=pickled, threads=threads, profile=pipeline.profile)
 
     def build(self, progress: bool = False) -> BatchPipeline:
@@ -110,6 +121,22 @@ class PipelineRecipe:
         """Identifies the recipe (its config, pickle and overrides)."""
         kind = f"{self.kind.__module__}.{self.kind.__qualname__}"
         return json.dumps([kind, self.config, self.pickled.hex() if self.pickled else None, self.threads, self.profile])
+
+
+class _Pickler(pickle.Pickler):
+    """``pickle.dumps`` that also notes the classes and functions defined in an interactive ``__main__`` (a notebook
+    or a REPL): they pickle by name, but a worker process has no such module to find them in."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file)
+        main = sys.modules.get("__main__")
+        self._main_is_interactive = getattr(main, "__file__", None) is None
+        self.interactive: set[str] = set()
+
+    def reducer_override(self, obj: Any) -> Any:
+        if self._main_is_interactive and isinstance(obj, type) and obj.__module__ == "__main__":
+            self.interactive.add(obj.__qualname__)
+        return NotImplemented
 
 
 _pipelines: dict[str, BatchPipeline] = {}

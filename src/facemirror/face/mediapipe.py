@@ -10,11 +10,13 @@ it; while no face is followed it runs on every ``FAR_EVERY``-th frame.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from facemirror.backends.base import Engine
+from facemirror.errors import BackendUnavailable
 from facemirror.face.base import TrackedFace
 from facemirror.face.following import FollowingTracker
 from facemirror.face.subject import SubjectLock
@@ -23,6 +25,9 @@ from facemirror.models.base import Detector, Face
 from facemirror.models.face_landmarker import FaceLandmarker, LandmarkResult
 from facemirror.models.facemesh import FaceMesh
 from facemirror.models.far_face import far_face_detector, roi_from_retinaface
+from facemirror.models.retinaface import RetinaFace
+
+log = logging.getLogger(__name__)
 
 #: while no face is followed, the far-face detector runs on every this many frames (a far face is found within
 #: 0.2 s at 30 fps; on a video without faces this costs ~3 ms a frame instead of ~19: benchmarks/results/far_faces.md)
@@ -79,7 +84,7 @@ class MediaPipeTracker(FollowingTracker):
             with_blendshapes=False,
             **engine_options,
         )
-        far = far_face_detector(None, backend, **engine_options) if far_faces else None
+        far = _far_detector(backend, engine_options) if far_faces else None
         return cls(
             landmarker,
             redetect_seconds=redetect_seconds,
@@ -144,3 +149,13 @@ class MediaPipeTracker(FollowingTracker):
         if result is None:
             return None
         return TrackedFace(result.landmarks, self.layout, result.presence, result.source)
+
+
+def _far_detector(backend: str | list[str], engine_options: dict[str, Any]) -> RetinaFace:
+    """The far-face detector on ``backend``, or where it can run when that backend has no model of its kind (it
+    ships as ONNX only: ``backend="litert"`` keeps the face networks on LiteRT and this one on ``auto``)."""
+    try:
+        return far_face_detector(None, backend, **engine_options)
+    except BackendUnavailable as exc:
+        log.info("far-face detector: %s; it runs on the first backend that can", exc)
+        return far_face_detector(None, "auto", **engine_options)

@@ -15,29 +15,36 @@ import numpy as np
 
 from facemirror.settings import ASSUMED_IPD_MM, Measures
 
+#: how a scale was obtained (``Scale.method``)
+METHODS = ("given", "pupil distance", "iris", "assumed", "none")
+
 
 @dataclass(frozen=True)
 class Scale:
-    """Millimetres per pixel and where it came from (``given``, ``pupil distance given``, ``iris``, ``assumed``)."""
+    """Millimetres per pixel, how it was obtained (``method``, one of :data:`METHODS`) and that in words."""
 
     mm_per_px: float
+    method: str
     source: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"mm_per_px": self.mm_per_px, "source": self.source}
+        return {"mm_per_px": self.mm_per_px, "method": self.method, "source": self.source}
 
 
 def video_scale(settings: Measures, iris_px: np.ndarray, pupils_px: np.ndarray) -> Scale:
     """The video's scale from per-frame iris diameters and pupil distances (pixels; NaN where not measured)."""
     if settings.mm_per_px is not None:
-        return Scale(settings.mm_per_px, "given")
+        return Scale(settings.mm_per_px, "given", "given")
     pupils = _median(pupils_px)
+    if not (math.isfinite(pupils) and pupils > 0):
+        return Scale(math.nan, "none", "none: no pupils were measured (give mm_per_px)")
     if settings.ipd_mm is not None:
-        return Scale(settings.ipd_mm / pupils, f"pupil distance given ({settings.ipd_mm:g} mm)")
+        return Scale(settings.ipd_mm / pupils, "pupil distance", f"pupil distance given ({settings.ipd_mm:g} mm)")
     iris = _median(iris_px)
     if math.isfinite(iris) and iris > 0:
-        return Scale(settings.iris_mm / iris, f"iris diameter {settings.iris_mm:g} mm over its median {iris:.2f} px")
-    return Scale(ASSUMED_IPD_MM / pupils, f"assumed pupil distance {ASSUMED_IPD_MM:g} mm (no iris points)")
+        text = f"iris diameter {settings.iris_mm:g} mm over its median {iris:.2f} px"
+        return Scale(settings.iris_mm / iris, "iris", text)
+    return Scale(ASSUMED_IPD_MM / pupils, "assumed", f"assumed pupil distance {ASSUMED_IPD_MM:g} mm (no iris points)")
 
 
 def _median(values: np.ndarray) -> float:

@@ -26,6 +26,7 @@ _SCALE_NOTES = {
         f"No iris was measured: millimetres assume a {ASSUMED_IPD_MM:g} mm pupil distance. Give --ipd-mm or "
         "--mm-per-px for absolute values; ratios between the sides do not depend on the scale."
     ),
+    "none": "No pupils were measured, so there is no scale: lengths are empty. Give --mm-per-px.",
 }
 
 
@@ -93,6 +94,6 @@ def notes(result: JobResult) -> list[str]:
             f"The face is small (median width {size['median_px']:.0f} px, under {size['small_below_px']:g} px): "
             "the midline and the measures are less precise (docs/far-faces.md)."
         )
-    if result.measures is not None and result.measures.scale.source in _SCALE_NOTES:
-        out.append(_SCALE_NOTES[result.measures.scale.source])
+    if result.measures is not None and result.measures.scale.method in _SCALE_NOTES:
+        out.append(_SCALE_NOTES[result.measures.scale.method])
     return out
