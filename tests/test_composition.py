@@ -100,6 +100,8 @@ def test_a_custom_tracker_and_au_model_drive_mirror_and_run(tmp_path: Path) -> N
     pipeline = Pipeline(tracker, Brightness(), mirroring=Mirroring(feather_px=0.0), outputs=FAST, progress=False)
     result = pipeline.run(tmp_path / "texture.mp4", tmp_path / "out")
     assert tracker.frames == len(images) and result.face == "known"
+    # the summary names what filled the AU columns: the model and blink, no pose (the layout has no pose points)
+    assert list(result.au_columns) == ["AU model brightness", "blink (eye landmarks)"]
     # the midline is the declared layout's symmetry axis
     for row in rows(result.outputs["midline_csv"]):
         assert row["status"] == "tracked"
