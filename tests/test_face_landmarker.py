@@ -13,6 +13,7 @@ import pytest
 
 from facemirror.errors import FaceMirrorError
 from facemirror.layouts.mediapipe_topology import MIRROR_PERMUTATION
+from facemirror.models.base import Face
 from facemirror.models.blazeface import ANCHORS, BlazeFace, weighted_nms
 from facemirror.models.blendshapes import BLENDSHAPE_NAMES, Blendshapes
 from facemirror.models.face_landmarker import FaceLandmarker
@@ -128,6 +129,18 @@ def test_no_face_gives_no_detection(landmarker: FaceLandmarker) -> None:
     assert tracker.track(astronaut()) is not None
     assert tracker.track(blank) is None  # tracking lost, re-detection finds nothing
     assert tracker.track(astronaut()).source == "detected"
+
+
+def test_a_detection_the_mesh_rejects_keeps_the_followed_face(landmarker: FaceLandmarker) -> None:
+    """A scheduled re-detection whose face the mesh scores too low must not drop the track that is going well."""
+    image = astronaut()
+    tracker = FaceLandmarker(landmarker.detector, landmarker.mesh)
+    assert tracker.track(image) is not None
+    height, width = image.shape[:2]
+    nowhere = Face(np.array([0.0, 0.0, width / 8, height / 8]), 0.9, np.zeros((6, 2)))  # a corner without a face
+    assert tracker.start(image, nowhere) is None
+    followed = tracker.follow(image)
+    assert followed is not None and followed.source == "tracked"
 
 
 def test_symmetric_mode_reflects_exactly(landmarker: FaceLandmarker) -> None:

@@ -144,11 +144,13 @@ class FaceLandmarker:
     def start(self, image: np.ndarray, face: Face, roi: Roi | None = None) -> LandmarkResult | None:
         """Landmarks of the detected ``face`` (mesh ROI from the detection, or ``roi``), and follow it from here.
 
-        None (and nothing followed) when the mesh's presence score is low.
+        None when the mesh's presence score is low; what was followed before (if anything) is then
+        followed still, so a re-detection the mesh rejects does not drop a track that is going well.
         """
         result, correction = self._landmarks_for(image, face, roi)
-        self._next_roi = None if result is None else roi_from_landmarks(result.landmarks, self.mesh.symmetric)
-        self._hold(correction)
+        if result is not None:
+            self._next_roi = roi_from_landmarks(result.landmarks, self.mesh.symmetric)
+            self._hold(correction)
         return result
 
     def follow(self, image: np.ndarray) -> LandmarkResult | None:
