@@ -195,6 +195,7 @@ def test_old_keyword_arguments_still_work_with_a_warning() -> None:
     assert old.outputs.quality == "fast" and old.mirroring.hold_seconds == 1.0
     with pytest.warns(DeprecationWarning, match="Runtime"):
         assert Pipeline("onnx", progress=False).runtime.backend == "onnx"  # the old positional backend
+        assert Pipeline(["onnx", "litert"], progress=False).runtime.backend == ("onnx", "litert")  # as a list
     # the hold time lives in one place: a smoothing object's hold is used, not silently replaced
     with pytest.warns(DeprecationWarning):
         assert Pipeline(smoothing=SmoothingParams(hold_seconds=1.0)).mirroring.smoothing.hold_seconds == 1.0

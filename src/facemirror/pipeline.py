@@ -174,7 +174,8 @@ class Pipeline:
         profile: bool = False,
         **legacy: Any,
     ) -> None:
-        if isinstance(face, (str, list, tuple)) and face not in registry.FACE_TRACKERS and _is_backend(face):
+        old_backend = isinstance(face, (list, tuple)) or (isinstance(face, str) and face not in registry.FACE_TRACKERS)
+        if old_backend and _is_backend(face):
             warnings.warn(
                 "Pipeline(backend) as the first argument is deprecated: use Pipeline(runtime=Runtime(backend=...))",
                 DeprecationWarning,
