@@ -95,6 +95,7 @@ def measured(table: Path) -> tuple[np.ndarray, float]:
 def measures(known_clip: KnownClip, tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, float, dict]:
     out = tmp_path_factory.mktemp("measured")
     result = Pipeline(progress=False).measure(known_clip.path, out)
+    assert result.job == "measure"  # as the profiler and the batch summary name it
     values, mm_per_px = measured(result.outputs["measures_csv"])
     return values, mm_per_px, json.loads(result.outputs["summary_json"].read_text())
 

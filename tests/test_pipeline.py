@@ -122,6 +122,7 @@ def test_mirror_result_and_sidecars(pipeline: Pipeline, tmp_path: Path) -> None:
         assert sidecar["input"]["sha256"]
         assert {m["name"] for m in sidecar["models"]} == {"face_detector", "face_landmarks"}
         assert sidecar["parameters"]["encoder_used"] == result.encoder == "libx264"  # no hardware encoder here
+        assert sidecar["parameters"]["encoders_skipped"] == result.encoder_skipped  # and why the others were not
     # nothing but finished files (and their sidecars) in the folder
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [p.name for p in result.outputs.values()] + [f"{p.name}.json" for p in result.outputs.values()]

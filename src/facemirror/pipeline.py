@@ -523,6 +523,7 @@ class Pipeline:
             "au_model_reason": result.au_model_reason,
             "au_columns_filled_by": result.au_columns,
             "encoder_used": result.encoder,
+            "encoders_skipped": result.encoder_skipped,
             "frames_without_face": result.frames_without_face,
         }
         return build_provenance(

@@ -30,6 +30,7 @@ class JobResult:
     au_model: str | None = None
     au_model_reason: str = ""
     encoder: str = ""
+    #: encoders tried before the one used, and why each was skipped (recorded in the sidecar)
     encoder_skipped: dict[str, str] = field(default_factory=dict)
     #: thread name -> {stage: seconds} (for the profiler's busy time per thread)
     threads: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -111,11 +112,13 @@ def _columns_text(columns: list[str], show: int = 6) -> str:
 
 @dataclass
 class MirrorResult(JobResult):
-    """The result of ``mirror()`` and of ``run()`` (which also wrote an AU CSV per mirrored face)."""
+    """The result of ``mirror()``, of ``run()`` (which also wrote an AU CSV per mirrored face) and of ``measure()``."""
 
     @property
     def job(self) -> str:
-        return "run" if "left_csv" in self.outputs else "mirror"
+        if "left_csv" in self.outputs:
+            return "run"
+        return "mirror" if "left" in self.outputs else "measure"
 
     def _face_lines(self) -> list[str]:
         lines = super()._face_lines()
