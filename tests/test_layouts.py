@@ -36,6 +36,13 @@ def test_layouts_are_consistent() -> None:
 def test_a_layout_refuses_points_it_does_not_have() -> None:
     with pytest.raises(ValueError, match="point 9 does not exist in 6 points"):
         LandmarkLayout("bad", 6, mirror_pairs=np.array([(0, 1)]), sagittal=np.array([9]))
+    pair = np.array([(0, 1)])
+    with pytest.raises(ValueError, match="point -1 does not exist"):
+        LandmarkLayout("negative", 6, mirror_pairs=pair, sagittal=np.array([-1, 2]))
+    with pytest.raises(ValueError, match="point 7 does not exist"):
+        LandmarkLayout("midline", 6, mirror_pairs=pair, sagittal=np.array([2, 3]), midline_sagittal=np.array([2, 7]))
+    with pytest.raises(ValueError, match=r"midline pairs \[\(4, 5\)\] are not among the mirror pairs"):
+        LandmarkLayout("stray", 6, mirror_pairs=pair, sagittal=np.array([2]), midline_pairs=np.array([(0, 1), (4, 5)]))
     with pytest.raises(ValueError, match="at least two"):
         LandmarkLayout("tiny", 2, mirror_pairs=np.zeros((0, 2), int), sagittal=np.array([0]))
     with pytest.raises(ValueError, match="shape"):

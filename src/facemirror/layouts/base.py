@@ -145,10 +145,18 @@ class LandmarkLayout:
             if model.shape != (len(self.pose_points), 3):
                 raise ValueError(f"layout {self.name}: pose_model must be ({len(self.pose_points)}, 3)")
             set_(self, "pose_model", model)
-        used = [self.mirror_pairs.ravel(), self.sagittal, *(np.asarray(p).ravel() for p in self._named())]
-        top = max((int(u.max()) for u in used if u.size), default=-1)
-        if top >= self.num_points:
-            raise ValueError(f"layout {self.name}: point {top} does not exist in {self.num_points} points")
+        used = [self.mirror_pairs.ravel(), self.sagittal, self.midline_pairs.ravel(), self.midline_sagittal]
+        used += [np.asarray(p, dtype=np.int64).ravel() for p in self._named()]
+        for u in used:
+            if u.size and not 0 <= int(u.min()) <= int(u.max()) < self.num_points:
+                bad = int(u.min()) if u.min() < 0 else int(u.max())
+                raise ValueError(f"layout {self.name}: point {bad} does not exist in {self.num_points} points")
+        pairs = {tuple(sorted(p)) for p in self.mirror_pairs.tolist()}
+        strays = [tuple(p) for p in self.midline_pairs.tolist() if tuple(sorted(p)) not in pairs]
+        if strays:
+            raise ValueError(f"layout {self.name}: midline pairs {strays} are not among the mirror pairs")
+        if not set(self.midline_sagittal.tolist()) <= set(self.sagittal.tolist()):
+            raise ValueError(f"layout {self.name}: midline sagittal points must be among the sagittal points")
         if len(self.midline_pairs) + len(self.midline_sagittal) < 2:
             raise ValueError(f"layout {self.name}: the midline fit needs at least two pairs or sagittal points")
 
