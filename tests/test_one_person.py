@@ -131,3 +131,18 @@ def test_the_summary_and_sidecar_say_who_was_followed(tmp_path: Path) -> None:
 
 def test_a_tracker_is_a_face_tracker() -> None:
     assert issubclass(DetectLandmarkTracker, FaceTracker)
+
+
+def test_a_second_detector_on_the_same_frame_is_one_detection() -> None:
+    """The far-face fallback asks the lock again in the frame where the short-range detector missed the subject."""
+    from facemirror.models import Face
+
+    image = np.zeros((200, 400, 3), np.uint8)
+    subject, other = Face(np.array([140.0, 40, 240, 160]), 0.9), Face(np.array([300.0, 60, 360, 130]), 0.9)
+    lock = SubjectLock()
+    assert lock.choose([subject, other], image, 0.0) is subject  # the primary face, one other ignored
+    lock.seen(subject.box, 0.0)
+    assert lock.choose([other], image, 0.1) is None  # the short-range detector sees only the other person
+    assert lock.choose([subject, other], image, 0.1) is subject  # the far-face detector finds the subject too
+    report = lock.report.as_dict()
+    assert report["detections"] == 2 and report["other_faces_ignored_at_s"] == [0.0, 0.1]

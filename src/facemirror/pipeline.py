@@ -150,8 +150,8 @@ class Pipeline:
     ``selfie=True`` is for recordings the camera app mirrored (it swaps which
     image side is the subject's left). Settings come grouped:
     :class:`~facemirror.settings.Runtime` (backend, threads, weights),
-    :class:`~facemirror.settings.Tracking`, :class:`~facemirror.settings.Mirroring`
-    and :class:`~facemirror.settings.Outputs`. ``profile=True`` writes
+    :class:`~facemirror.settings.Tracking`, :class:`~facemirror.settings.Mirroring`,
+    :class:`~facemirror.settings.Outputs` and :class:`~facemirror.settings.Measures`. ``profile=True`` writes
     ``<stem>.profile.txt``/``.json`` (where the time went) beside each job's outputs.
 
     The keyword arguments of earlier releases (``backend=``, ``quality=``,
@@ -270,20 +270,18 @@ class Pipeline:
             self._tracker = registry.face_tracker(self.face, self.runtime, self.tracking)
         return self._tracker
 
-    def au_model_for(self, requested: str | AUModel | None = None, layout: LandmarkLayout | None = None) -> AUModel:
+    def au_model_for(self, requested: str | AUModel | None = None) -> AUModel:
         """The AU model a job runs (``requested`` overrides the pipeline's), built once per name."""
-        return self._au(requested, layout)[0]
+        return self._au(requested)[0]
 
-    def _au(self, requested: str | AUModel | None, layout: LandmarkLayout | None = None) -> tuple[AUModel, str, str]:
+    def _au(self, requested: str | AUModel | None) -> tuple[AUModel, str, str]:
         """(model, its name, why it was chosen) for ``requested`` or the pipeline's AU model."""
         spec = self.au_model if requested is None else requested
-        layout = layout or self.face_tracker.layout
+        layout = self.face_tracker.layout
         if isinstance(spec, AUModel):
             return registry.au_model(spec, self.runtime, layout)
-        if spec not in self._au_models:
-            chosen = registry.au_model(spec, self.runtime, layout)
-            self._au_models[spec] = chosen
-            self._au_models.setdefault(chosen[1], chosen)
+        if spec not in self._au_models:  # by the name asked for, so each name keeps its own reason
+            self._au_models[spec] = registry.au_model(spec, self.runtime, layout)
         model, name, reason = self._au_models[spec]
         log.info("AU model: %s (%s)", name, reason)
         return model, name, reason
@@ -327,7 +325,7 @@ class Pipeline:
         with its blinks (``<stem>_blinks.csv``) and the eyes' summary (``<stem>_summary.json``/``.csv``) beside it."""
         video = Path(video)
         tracker = self.face_tracker.for_job(needs_midline=False)
-        model, name, reason = self._au(au_model, tracker.layout)
+        model, name, reason = self._au(au_model)
         times = StageTimes()  # after building the parts: the timings are the video's
         photo = is_photo(video)
         with (PhotoReader if photo else VideoReader)(video, times=times) as reader:

@@ -1,7 +1,7 @@
 """A pipeline's settings, grouped, as plain data: what runs where, how faces are followed, mirrored and written.
 
 ``Pipeline(face=..., au_model=..., runtime=Runtime(...), tracking=Tracking(...),
-mirroring=Mirroring(...), outputs=Outputs(...))``. Every group is a frozen
+mirroring=Mirroring(...), outputs=Outputs(...), measures=Measures(...))``. Every group is a frozen
 dataclass of plain values, so a :class:`PipelineConfig` (the parts by name plus
 the groups) can be written to JSON, sent to batch workers, compared by
 done-markers and recorded in provenance sidecars.
@@ -169,9 +169,9 @@ class Measures:
 
     ``flow``: correct the landmarks with the mirror-flow asymmetry field
     (landmarks alone capture about half of a one-sided movement; the field
-    0.95-1.00, at about 85 ms of CPU per frame). Scale, in order of precedence:
+    0.95-1.00, at about 100 ms of CPU per 1080p frame). Scale, in order of precedence:
     ``mm_per_px``; ``ipd_mm`` (the subject's inter-pupillary distance);
-    else the iris (:data:`IRIS_MM` over the iris diameter, its median over the
+    else the iris (``iris_mm``, default :data:`IRIS_MM`, over the iris diameter, its median over the
     video), else :data:`ASSUMED_IPD_MM`. ``rest``: the (start, end) seconds of
     the rest segment, else the first ``rest_seconds`` with a face.
     ``affected_side`` (``"left"``/``"right"``, the subject's): ratios become

@@ -19,7 +19,7 @@ import numpy as np
 from facemirror.backends.base import Engine
 from facemirror.face.base import TrackedFace
 from facemirror.face.following import FollowingTracker
-from facemirror.face.subject import SubjectLock
+from facemirror.face.subject import SubjectLock, box_size
 from facemirror.layouts import BoxRule, LandmarkLayout
 from facemirror.models.base import Detector, Face, LandmarkModel
 
@@ -75,7 +75,7 @@ class DetectLandmarkTracker(FollowingTracker):
         if points is None:
             return None
         self._rule = BoxRule.fitted(points, face.box)
-        self._detected_size = _size(face.box)
+        self._detected_size = box_size(face.box)
         self._score = float(face.score)
         return self._tracked(points, "detected", np.asarray(face.box, np.float64))
 
@@ -84,7 +84,7 @@ class DetectLandmarkTracker(FollowingTracker):
             return None
         box = self._rule.apply(self._previous)
         height, width = image.shape[:2]
-        size = _size(box)
+        size = box_size(box)
         inside = box[0] < width and box[1] < height and box[2] > 0 and box[3] > 0
         if (
             not inside
@@ -107,7 +107,3 @@ class DetectLandmarkTracker(FollowingTracker):
         assert self._rule is not None
         self._previous = points
         return TrackedFace(points, self.layout, self._score, source, box=box, box_rule=self._rule)
-
-
-def _size(box: np.ndarray) -> float:
-    return math.sqrt(max(float(box[2] - box[0]), 0.0) * max(float(box[3] - box[1]), 0.0))

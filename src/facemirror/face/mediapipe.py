@@ -21,7 +21,7 @@ from facemirror.face.base import TrackedFace
 from facemirror.face.following import FollowingTracker
 from facemirror.face.subject import SubjectLock
 from facemirror.layouts import MEDIAPIPE_478
-from facemirror.models.base import Detector, Face
+from facemirror.models.base import Face
 from facemirror.models.face_landmarker import FaceLandmarker, LandmarkResult
 from facemirror.models.facemesh import FaceMesh
 from facemirror.models.far_face import far_face_detector, roi_from_retinaface
@@ -53,7 +53,7 @@ class MediaPipeTracker(FollowingTracker):
         redetect_seconds: float | None = 2.0,
         subject: SubjectLock | None = None,
         plain_for_aus: bool = True,
-        far_detector: Detector | None = None,
+        far_detector: RetinaFace | None = None,
     ) -> None:
         super().__init__(redetect_seconds, subject)
         self.landmarker = landmarker
@@ -119,7 +119,7 @@ class MediaPipeTracker(FollowingTracker):
         """The networks that ran: the far-face detector only in a video where it found the subject."""
         engines = {"face_detector": self.landmarker.detector.engine, "face_landmarks": self.landmarker.mesh.engine}
         if self.far_used and self.far_detector is not None:
-            engines["far_face_detector"] = self.far_detector.engine  # type: ignore[attr-defined]
+            engines["far_face_detector"] = self.far_detector.engine
         return engines
 
     def _acquire(self, image: np.ndarray, timestamp: float) -> TrackedFace | None:
@@ -140,7 +140,10 @@ class MediaPipeTracker(FollowingTracker):
         return self._face(self.landmarker.start(image, face))
 
     def _follow(self, image: np.ndarray) -> TrackedFace | None:
-        return self._face(self.landmarker.follow(image))
+        face = self._face(self.landmarker.follow(image))
+        if face is not None:
+            self._misses = 0  # a later loss tries the far-face detector at once
+        return face
 
     def _stop(self) -> None:
         self.landmarker.reset()

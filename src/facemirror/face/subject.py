@@ -55,7 +55,8 @@ def _centre(box: np.ndarray) -> np.ndarray:
     return (box[:2] + box[2:4]) / 2
 
 
-def _size(box: np.ndarray) -> float:
+def box_size(box: np.ndarray) -> float:
+    """The side of the square with the box's area (0 for an empty box)."""
     w, h = float(box[2] - box[0]), float(box[3] - box[1])
     return math.sqrt(max(w, 0.0) * max(h, 0.0))
 
@@ -64,7 +65,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = w * h
-    union = _size(a) ** 2 + _size(b) ** 2 - inter
+    union = box_size(a) ** 2 + box_size(b) ** 2 - inter
     return inter / union if union > 0 else 0.0
 
 
@@ -138,26 +139,27 @@ class SubjectLock:
         self._box: np.ndarray | None = None
         self._time = -math.inf
         self._look: np.ndarray | None = None
+        self._chosen_at = math.nan  # the timestamp of the last detection (none yet)
 
     def reset(self) -> None:
         """A new video: no subject yet."""
         self.report = SubjectReport(self.report.rule)
-        self._box, self._time, self._look = None, -math.inf, None
-
-    @property
-    def chosen(self) -> bool:
-        """Whether the subject has been chosen (in this video)."""
-        return self._box is not None
+        self._box, self._time, self._look, self._chosen_at = None, -math.inf, None, math.nan
 
     def choose(self, faces: Sequence[Face], image: np.ndarray, timestamp: float) -> Face | None:
-        """The subject among one detection's ``faces``, or None when they are not among them."""
-        self.report.detections += 1
-        self.report.faces_seen = max(self.report.faces_seen, len(faces))
+        """The subject among one detection's ``faces``, or None when they are not among them.
+
+        A second detector's faces in the same frame (the far-face fallback) count as the same detection.
+        """
+        report, again = self.report, timestamp == self._chosen_at
+        self._chosen_at = timestamp
+        report.detections += 0 if again else 1
+        report.faces_seen = max(report.faces_seen, len(faces))
         if not faces:
             return None
         pick = self._primary(faces, image) if self._box is None else self._continuing(faces, image, timestamp)
-        if len(faces) > (pick is not None):
-            self.report.ignored_at.append(float(timestamp))
+        if len(faces) > (pick is not None) and not (again and report.ignored_at[-1:] == [timestamp]):
+            report.ignored_at.append(float(timestamp))
         return pick
 
     def seen(self, box: np.ndarray, timestamp: float, image: np.ndarray | None = None) -> None:
@@ -183,7 +185,7 @@ class SubjectLock:
         if self.face_index is not None:
             ordered = sorted(faces, key=lambda f: float(_centre(f.box)[0]))
             return ordered[self.face_index] if len(ordered) > self.face_index else None
-        areas = [_size(f.box) ** 2 for f in faces]
+        areas = [box_size(f.box) ** 2 for f in faces]
         largest = max(areas)
         mid = np.array([image.shape[1], image.shape[0]], dtype=np.float64) / 2
         tied = [f for f, a in zip(faces, areas) if a >= AREA_TIE * largest]
@@ -192,11 +194,11 @@ class SubjectLock:
     def _continuing(self, faces: Sequence[Face], image: np.ndarray, timestamp: float) -> Face | None:
         """The face that continues the subject's track: the nearest within the gate, else the best look-alike."""
         assert self._box is not None
-        size = max(_size(self._box), 1.0)
+        size = max(box_size(self._box), 1.0)
         gap = max(0.0, float(timestamp) - self._time)
         best: tuple[tuple[int, float], Face] | None = None
         for face in faces:
-            ratio = _size(face.box) / size
+            ratio = box_size(face.box) / size
             if not SIZE_RATIO[0] <= ratio <= SIZE_RATIO[1] * (1.0 + gap):
                 continue
             distance = float(np.hypot(*(_centre(face.box) - _centre(self._box)))) / size

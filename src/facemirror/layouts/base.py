@@ -175,10 +175,7 @@ class LandmarkLayout:
     @property
     def mirror_permutation(self) -> np.ndarray:
         """``perm[i]``: the point mirror-symmetric to ``i`` (sagittal and unpaired points map to themselves)."""
-        perm = np.arange(self.num_points, dtype=np.int64)
-        perm[self.mirror_pairs[:, 0]] = self.mirror_pairs[:, 1]
-        perm[self.mirror_pairs[:, 1]] = self.mirror_pairs[:, 0]
-        return perm
+        return mirror_permutation(self.num_points, self.mirror_pairs)
 
     @property
     def has_pose(self) -> bool:
@@ -193,3 +190,12 @@ class LandmarkLayout:
 
     def __repr__(self) -> str:
         return f"<LandmarkLayout {self.name}: {self.num_points} points>"
+
+
+def mirror_permutation(num_points: int, pairs: np.ndarray | Sequence[tuple[int, int]]) -> np.ndarray:
+    """``perm[i]``: the point mirror-symmetric to ``i`` given the mirror ``pairs`` (others map to themselves)."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    perm = np.arange(num_points, dtype=np.int64)
+    perm[pairs[:, 0]] = pairs[:, 1]
+    perm[pairs[:, 1]] = pairs[:, 0]
+    return perm

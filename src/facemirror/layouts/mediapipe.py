@@ -42,13 +42,23 @@ MEDIAPIPE_478 = LandmarkLayout(
     midline_sagittal=mesh.MIDLINE_SAGITTAL,
     eyes={
         "left": _eye(
-            mesh.LEFT_EYE_OUTER, mesh.LEFT_EYE_INNER, mesh.LEFT_EYE_UPPER, mesh.LEFT_EYE_LOWER, 473, range(474, 478)
+            mesh.LEFT_EYE_OUTER,
+            mesh.LEFT_EYE_INNER,
+            mesh.LEFT_EYE_UPPER,
+            mesh.LEFT_EYE_LOWER,
+            mesh.LEFT_IRIS_CENTER,
+            range(474, 478),
         ),
         "right": _eye(
-            mesh.RIGHT_EYE_OUTER, mesh.RIGHT_EYE_INNER, mesh.RIGHT_EYE_UPPER, mesh.RIGHT_EYE_LOWER, 468, range(469, 473)
+            mesh.RIGHT_EYE_OUTER,
+            mesh.RIGHT_EYE_INNER,
+            mesh.RIGHT_EYE_UPPER,
+            mesh.RIGHT_EYE_LOWER,
+            mesh.RIGHT_IRIS_CENTER,
+            range(469, 473),
         ),
     },
-    brows={"left": (300, 293, 334, 296, 336), "right": (70, 63, 105, 66, 107)},
+    brows={"left": tuple(mesh.LEFT_BROW[:5].tolist()), "right": tuple(mesh.RIGHT_BROW[:5].tolist())},
     mouth_corners={"left": mesh.LEFT_MOUTH_CORNER, "right": mesh.RIGHT_MOUTH_CORNER},
     lips_outer=_LIPS_OUTER,
     lips_inner=_LIPS_INNER,

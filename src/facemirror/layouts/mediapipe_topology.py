@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from facemirror.layouts.base import mirror_permutation
 from facemirror.layouts.mediapipe_canonical import CANONICAL_PAIRS, CANONICAL_SAGITTAL, CANONICAL_VERTICES
 
 NUM_LANDMARKS = 478
@@ -30,16 +31,9 @@ LEFT_RIGHT_PAIRS = np.concatenate([CANONICAL_PAIRS, IRIS_PAIRS])
 SAGITTAL = CANONICAL_SAGITTAL.copy()
 
 
-def _mirror_permutation() -> np.ndarray:
-    perm = np.arange(NUM_LANDMARKS, dtype=np.int64)
-    perm[LEFT_RIGHT_PAIRS[:, 0]] = LEFT_RIGHT_PAIRS[:, 1]
-    perm[LEFT_RIGHT_PAIRS[:, 1]] = LEFT_RIGHT_PAIRS[:, 0]
-    return perm
-
-
 #: (478,) perm[i] = the point mirror-symmetric to i. For landmarks ``lm`` of a
 #: horizontally flipped image, ``flipped_back = lm[MIRROR_PERMUTATION]`` with x -> W - x.
-MIRROR_PERMUTATION = _mirror_permutation()
+MIRROR_PERMUTATION = mirror_permutation(NUM_LANDMARKS, LEFT_RIGHT_PAIRS)
 
 # --- eyes -------------------------------------------------------------------
 # Lid points run from the outer corner to the inner corner; UPPER[k] sits above LOWER[k].
@@ -49,9 +43,11 @@ RIGHT_EYE_UPPER = np.array([246, 161, 160, 159, 158, 157, 173], dtype=np.int64)
 RIGHT_EYE_LOWER = np.array([7, 163, 144, 145, 153, 154, 155], dtype=np.int64)
 LEFT_EYE_UPPER = np.array([466, 388, 387, 386, 385, 384, 398], dtype=np.int64)
 LEFT_EYE_LOWER = np.array([249, 390, 373, 374, 380, 381, 382], dtype=np.int64)
+#: the iris centres (the pupils), each followed by its ring of four iris points
 RIGHT_IRIS_CENTER, LEFT_IRIS_CENTER = 468, 473
 
 # --- brows and mouth --------------------------------------------------------
+# The first five points of each brow run along its upper edge, outer end to inner end.
 RIGHT_BROW = np.array([70, 63, 105, 66, 107, 46, 53, 52, 65, 55], dtype=np.int64)
 LEFT_BROW = np.array([300, 293, 334, 296, 336, 276, 283, 282, 295, 285], dtype=np.int64)
 RIGHT_MOUTH_CORNER, LEFT_MOUTH_CORNER = 61, 291

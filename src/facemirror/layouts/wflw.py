@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facemirror.layouts.base import BoxRule, EyeRing, LandmarkLayout
+from facemirror.layouts.base import BoxRule, EyeRing, LandmarkLayout, mirror_permutation
 from facemirror.layouts.mediapipe_canonical import CANONICAL_VERTICES
 from facemirror.layouts.mediapipe_topology import MIRROR_PERMUTATION
 
@@ -51,9 +51,7 @@ MESH_COUNTERPART = {
 
 
 def _full_counterparts() -> dict[int, int]:
-    perm = np.arange(NUM_POINTS)
-    for left, right in _PAIRS:
-        perm[left], perm[right] = right, left
+    perm = mirror_permutation(NUM_POINTS, _PAIRS)
     out = dict(MESH_COUNTERPART)
     for wflw, vertex in MESH_COUNTERPART.items():
         out.setdefault(int(perm[wflw]), int(MIRROR_PERMUTATION[vertex]))
