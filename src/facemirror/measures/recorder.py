@@ -10,8 +10,9 @@ given to the sides in proportion to the square of how far each side's
 landmarks moved from the rest segment (squared, because the landmarks spread
 a one-sided movement a little onto the other side; both sides equally when
 neither moved, e.g. a photo; all to the affected side when the user names it
-and there is no rest to compare with). Then the video's scale turns pixels
-into millimetres.
+and there is no rest to compare with). A measure read on one side only keeps
+that side's landmark value. Then the video's scale turns pixels into
+millimetres.
 
 Only frames with a face, a midline and a head turned less than ``max_yaw_deg``
 are measured (``success``); the rest get empty cells. Memory: a few numbers per
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,6 +211,7 @@ class MeasureRecorder:
         rest = rest_mask(times, success, self.settings)
         share = self._share_left(plain, rest)
         missed = difference - (plain[..., 0] - plain[..., 1])
+        missed[~np.isfinite(missed)] = 0.0  # a side read without its partner keeps its landmarks' value
         final = plain.copy()
         final[..., 0] += share * missed
         final[..., 1] -= (1.0 - share) * missed
@@ -226,7 +229,8 @@ class MeasureRecorder:
 
     def _share_left(self, plain: np.ndarray, rest: np.ndarray) -> np.ndarray:
         """(frames, M): the part of each missed difference given to the subject's left side."""
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a measure never read at rest: its median is NaN
             resting = np.nanmedian(plain[rest], axis=0) if rest.any() else np.full(plain.shape[1:], np.nan)
             moved = np.abs(plain - resting)
             total = moved[..., 0] + moved[..., 1]
