@@ -116,6 +116,7 @@ def side_traces(
     """Small multiples, one panel per series: left and right over time, each side's rest level (dotted) and peak
     (marker) from its ``summary`` row when there is one; grey bands where the midline ``status`` is not tracked."""
     times = np.asarray(times, dtype=np.float64)
+    columns = max(1, min(columns, len(series)))  # one series: one full-width panel, no empty column
     rows = max(1, math.ceil(len(series) / columns))
     fig = new_figure(0.45 + 2.0 * rows)
     axes = fig.subplots(rows, columns, squeeze=False, sharex=True)
