@@ -6,7 +6,8 @@ import numpy as np
 
 from facemirror import Measures
 from facemirror.layouts import WFLW_98
-from facemirror.measures import NAMES, MeasureRecorder, frame_measures
+from facemirror.measures import MEASURES, NAMES, MeasureRecorder, frame_measures
+from facemirror.measures.recorder import share_left
 from facemirror.mirror.midline import Midline
 from layout_faces import wflw_face
 
@@ -27,3 +28,23 @@ def test_a_side_that_was_read_stays_read_when_the_other_was_not() -> None:
     left, right = recorder.finish().series("brow_height_mm")
     np.testing.assert_allclose(left, plain[brow, 0] * 0.5)  # the cell docs/measures.md says is read
     assert np.isnan(right).all()
+
+
+def test_a_side_counts_as_moving_by_its_own_movement_in_its_measures_unit() -> None:
+    rest = np.array([True] * 3 + [False])
+    plain = np.zeros((4, len(MEASURES), 2))
+    plain[:, :, :] = 10.0
+    length, angle, area = (
+        NAMES.index("commissure_height_mm"),
+        NAMES.index("smile_angle_deg"),
+        NAMES.index("lip_opening_area_mm2"),
+    )
+    plain[3, length] = (10.2, 10.1)  # neither side moved by a quarter pixel, together more
+    plain[3, angle] = (11.0, 10.0)  # the left side turned by a degree
+    plain[3, area] = (13.0, 10.0)  # 3 px² on the left: a lip opening's noise, not a movement
+    share = share_left(plain, rest)
+    assert share[3, length] == 0.5
+    assert share[3, angle] == 1.0
+    assert share[3, area] == 0.5
+    plain[3, area] = (30.0, 10.0)  # 20 px²: a movement
+    assert share_left(plain, rest)[3, area] == 1.0

@@ -54,8 +54,10 @@ _LENGTHS = [i for i, (_, unit) in enumerate(MEASURES) if unit == "mm"]
 HEATMAP_FULL_SCALE = 5.0 / 63.0
 #: key frames are at least this far apart (seconds)
 KEY_FRAME_SPACING_S = 1.0
-#: a side whose landmarks moved less than this (pixels) from rest counts as not moving
-_STILL_PX = 0.25
+#: a side whose landmarks moved no more than this from rest counts as not moving, per unit: lengths 0.25 px, the lip
+#: opening 5 px² (0.25 px along a 20-px half-opening), the smile angle 0.25 degrees (0.25 px at a corner 57 px out)
+STILL = {"mm": 0.25, "mm2": 5.0, "deg": 0.25}
+_STILL = np.array([STILL[unit] for _, unit in MEASURES])
 
 
 def measure_columns() -> list[str]:
@@ -67,6 +69,26 @@ def measure_columns() -> list[str]:
         "mm_per_px",
         *(f"{name}_{side}" for name in NAMES for side in ("left", "right")),
     ]
+
+
+def share_left(plain: np.ndarray, rest: np.ndarray, affected_side: str | None = None) -> np.ndarray:
+    """(frames, M): the part of each frame's missed difference given to the subject's left side.
+
+    ``plain`` (frames, M, 2): the landmarks' measures; ``rest``: which frames are at rest. Shared in proportion
+    to the square of how far each side moved from its rest median; equally when neither side moved by more than
+    :data:`STILL` (in the measure's pixel unit); without a rest segment, all to ``affected_side`` when named, else
+    equally.
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a measure never read at rest: its median is NaN
+        resting = np.nanmedian(plain[rest], axis=0) if rest.any() else np.full(plain.shape[1:], np.nan)
+        moved = np.abs(plain - resting)
+        weight = moved**2  # squared: the landmarks spread a one-sided movement a little onto the other side
+        share = np.where(moved.max(axis=-1) > _STILL, weight[..., 0] / (weight[..., 0] + weight[..., 1]), np.nan)
+    fallback = {"left": 1.0, "right": 0.0}.get(affected_side or "", 0.5)
+    still = ~np.isfinite(share)
+    share[still] = fallback if rest.sum() <= 1 else 0.5
+    return share
 
 
 @dataclass
@@ -209,7 +231,7 @@ class MeasureRecorder:
         times = np.array(self._times)
         success = np.isfinite(plain).any(axis=(1, 2))
         rest = rest_mask(times, success, self.settings)
-        share = self._share_left(plain, rest)
+        share = share_left(plain, rest, self.settings.affected_side)
         missed = difference - (plain[..., 0] - plain[..., 1])
         missed[~np.isfinite(missed)] = 0.0  # a side read without its partner keeps its landmarks' value
         final = plain.copy()
@@ -226,20 +248,6 @@ class MeasureRecorder:
         self._difference.append(difference)
         self._iris.append(iris)
         self._pupils.append(pupils)
-
-    def _share_left(self, plain: np.ndarray, rest: np.ndarray) -> np.ndarray:
-        """(frames, M): the part of each missed difference given to the subject's left side."""
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a measure never read at rest: its median is NaN
-            resting = np.nanmedian(plain[rest], axis=0) if rest.any() else np.full(plain.shape[1:], np.nan)
-            moved = np.abs(plain - resting)
-            total = moved[..., 0] + moved[..., 1]
-            weight = moved**2  # squared: the landmarks spread a one-sided movement a little onto the other side
-            share = np.where(total > _STILL_PX, weight[..., 0] / (weight[..., 0] + weight[..., 1]), np.nan)
-        fallback = {"left": 1.0, "right": 0.0}.get(self.settings.affected_side or "", 0.5)
-        still = ~np.isfinite(share)
-        share[still] = fallback if rest.sum() <= 1 else 0.5
-        return share
 
     def _consider_key_frame(
         self,
