@@ -9,6 +9,7 @@ from facemirror.layouts import WFLW_98
 from facemirror.measures import MEASURES, NAMES, MeasureRecorder, frame_measures
 from facemirror.measures.recorder import share_left
 from facemirror.mirror.midline import Midline
+from facemirror.mirror.reflect import mirror_both
 from layout_faces import wflw_face
 
 MIDLINE = Midline((320.0, 240.0), (0.0, 1.0))
@@ -48,3 +49,15 @@ def test_a_side_counts_as_moving_by_its_own_movement_in_its_measures_unit() -> N
     assert share[3, area] == 0.5
     plain[3, area] = (30.0, 10.0)  # 20 px²: a movement
     assert share_left(plain, rest)[3, area] == 1.0
+
+
+def test_key_frames_are_mirrored_with_the_videos_seam() -> None:
+    # a face larger than the picture: the key frame's crop is the whole picture
+    image = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    midline = Midline((100.0, 100.0), (0.0, 1.0))
+    recorder = MeasureRecorder(Measures(flow=False, mm_per_px=0.5, key_frames=1), feather_px=30.0)
+    recorder.add(1, 0.0, image, wflw_face((100.0, 100.0)), WFLW_98, midline)
+    (key,) = recorder.finish().key_frames
+    left, right = mirror_both(image, midline, feather_px=30.0)
+    np.testing.assert_array_equal(key.left_mirrored, left)
+    np.testing.assert_array_equal(key.right_mirrored, right)

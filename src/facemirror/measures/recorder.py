@@ -142,10 +142,14 @@ class MeasureTable:
 class MeasureRecorder:
     """Collects a video's measures frame by frame; ``finish`` scales and shares them (see the module docstring)."""
 
-    def __init__(self, settings: Measures, selfie: bool = False, max_yaw_deg: float = 25.0) -> None:
+    def __init__(
+        self, settings: Measures, selfie: bool = False, max_yaw_deg: float = 25.0, feather_px: float = 4.0
+    ) -> None:
+        """``feather_px``: the mirrored key frames' seam blend, as the mirrored videos' (``Mirroring.feather_px``)."""
         self.settings = settings
         self.selfie = selfie
         self.max_yaw_deg = max_yaw_deg
+        self.feather_px = feather_px
         self._frames: list[int] = []
         self._times: list[float] = []
         self._plain: list[np.ndarray] = []  # (M, 2) px per frame, NaN when not measured
@@ -298,7 +302,7 @@ class MeasureRecorder:
         h, w = image.shape[:2]
         x1, y1 = (int(max(0, v)) for v in lo - pad)
         x2, y2 = int(min(w, hi[0] + pad[0])), int(min(h, hi[1] + pad[1]))
-        left, right = mirror_both(image, midline, selfie=self.selfie)
+        left, right = mirror_both(image, midline, self.feather_px, self.selfie)
         heat = self.heatmap(image, field, xy)[y1:y2, x1:x2].copy() if field is not None else None
         crop = (slice(y1, y2), slice(x1, x2))
         return KeyFrame(
