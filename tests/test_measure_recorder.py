@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from facemirror import Measures
@@ -61,3 +62,23 @@ def test_key_frames_are_mirrored_with_the_videos_seam() -> None:
     left, right = mirror_both(image, midline, feather_px=30.0)
     np.testing.assert_array_equal(key.left_mirrored, left)
     np.testing.assert_array_equal(key.right_mirrored, right)
+
+
+def test_a_key_frame_cut_out_before_mirroring_matches_the_whole_frames() -> None:
+    image = np.random.default_rng(1).integers(0, 256, (400, 500, 3), dtype=np.uint8)
+    midline = Midline.from_angle((250.0, 200.0), 8.0)
+    face = wflw_face((250.0, 200.0), scale=8.0, roll=8.0)
+    recorder = MeasureRecorder(Measures(mm_per_px=0.5, key_frames=1), feather_px=6.0)
+    field = recorder.add(1, 0.0, image, face, WFLW_98, midline)
+    assert field is not None
+    (key,) = recorder.finish().key_frames
+    # where the crop lies: its pixels are the frame's own
+    h, w = key.original.shape[:2]
+    assert (h, w) < (400, 500)
+    _, _, (x, y), _ = cv2.minMaxLoc(cv2.matchTemplate(image, key.original, cv2.TM_SQDIFF))
+    np.testing.assert_array_equal(image[y : y + h, x : x + w], key.original)
+    crop = (slice(y, y + h), slice(x, x + w))
+    left, right = mirror_both(image, midline, feather_px=6.0)
+    np.testing.assert_allclose(key.left_mirrored, left[crop], atol=1)
+    np.testing.assert_allclose(key.right_mirrored, right[crop], atol=1)
+    np.testing.assert_allclose(key.heatmap, recorder.heatmap(image, field, face)[crop], atol=1)

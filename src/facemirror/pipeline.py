@@ -435,7 +435,13 @@ class Pipeline:
             paths = {k: v for k, v in output_paths(folder, video.stem, photo).items() if k in wanted}
             measured = "measures_csv" in paths
             recorder = (
-                MeasureRecorder(self.measures, self.selfie, self.mirroring.max_yaw_deg, self.mirroring.feather_px)
+                MeasureRecorder(
+                    self.measures,
+                    self.selfie,
+                    self.mirroring.max_yaw_deg,
+                    self.mirroring.feather_px,
+                    key_frames=None if "report" in paths else 0,  # only the report shows them
+                )
                 if measured
                 else None
             )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,7 @@ from facemirror.measures.geometry import (
 from facemirror.measures.rest import rest_mask
 from facemirror.measures.scale import Scale, video_scale
 from facemirror.mirror.midline import Midline
-from facemirror.mirror.reflect import mirror_both
+from facemirror.mirror.reflect import mirror_both, reflection_matrix
 from facemirror.settings import Measures
 from facemirror.tabular import CsvTableWriter
 
@@ -143,10 +143,18 @@ class MeasureRecorder:
     """Collects a video's measures frame by frame; ``finish`` scales and shares them (see the module docstring)."""
 
     def __init__(
-        self, settings: Measures, selfie: bool = False, max_yaw_deg: float = 25.0, feather_px: float = 4.0
+        self,
+        settings: Measures,
+        selfie: bool = False,
+        max_yaw_deg: float = 25.0,
+        feather_px: float = 4.0,
+        key_frames: int | None = None,
     ) -> None:
-        """``feather_px``: the mirrored key frames' seam blend, as the mirrored videos' (``Mirroring.feather_px``)."""
+        """``feather_px``: the mirrored key frames' seam blend, as the mirrored videos' (``Mirroring.feather_px``).
+        ``key_frames``: how many key frames to keep (default ``settings.key_frames``); 0 when no report shows them,
+        which saves mirroring and drawing the candidates."""
         self.settings = settings
+        self.key_frames = settings.key_frames if key_frames is None else key_frames
         self.selfie = selfie
         self.max_yaw_deg = max_yaw_deg
         self.feather_px = feather_px
@@ -221,12 +229,17 @@ class MeasureRecorder:
         return corrected, SidePoints.from_stacked(points)
 
     def heatmap(
-        self, image: np.ndarray, field: AsymmetryField, landmarks: np.ndarray, scale: float = 1.0
+        self,
+        image: np.ndarray,
+        field: AsymmetryField,
+        landmarks: np.ndarray,
+        scale: float = 1.0,
+        origin: tuple[int, int] = (0, 0),
     ) -> np.ndarray:
-        """``image`` (``scale`` times the frame) with the signed asymmetry map over the face ``landmarks`` outline;
-        one full scale for the whole video."""
+        """``image`` (``scale`` times the frame, or its cut-out at ``origin``) with the signed asymmetry map over
+        the face ``landmarks`` outline; one full scale for the whole video."""
         full_scale = self._full_scale_px or 10.0
-        return overlay_heatmap(image, field, full_scale, scale=scale, signed=True, outline=landmarks)
+        return overlay_heatmap(image, field, full_scale, scale=scale, signed=True, outline=landmarks, origin=origin)
 
     def finish(self) -> MeasureTable:
         """The video's measures in millimetres (and degrees), sides shared as the module docstring says."""
@@ -265,7 +278,7 @@ class MeasureRecorder:
         pupils: float,
     ) -> None:
         """Keep this frame's crops if its largest side difference (relative to the pupil distance) is among the best."""
-        if self.settings.key_frames <= 0 or not math.isfinite(pupils) or pupils <= 0:
+        if self.key_frames <= 0 or not math.isfinite(pupils) or pupils <= 0:
             return
         lengths = np.abs(difference[_LENGTHS])
         if not np.isfinite(lengths).any():
@@ -275,14 +288,14 @@ class MeasureRecorder:
         near = [k for k in self._keys if abs(k.timestamp - timestamp) < KEY_FRAME_SPACING_S]
         if any(k.score >= score for k in near):
             return
-        if len(self._keys) - len(near) >= self.settings.key_frames and score <= min(
+        if len(self._keys) - len(near) >= self.key_frames and score <= min(
             (k.score for k in self._keys if k not in near), default=math.inf
         ):
             return
         self._keys = [k for k in self._keys if k not in near]
         heapq.heapify(self._keys)
         heapq.heappush(self._keys, self._crops(frame, timestamp, score, measure, image, landmarks, midline, field))
-        while len(self._keys) > self.settings.key_frames:
+        while len(self._keys) > self.key_frames:
             heapq.heappop(self._keys)
 
     def _crops(
@@ -302,9 +315,19 @@ class MeasureRecorder:
         h, w = image.shape[:2]
         x1, y1 = (int(max(0, v)) for v in lo - pad)
         x2, y2 = int(min(w, hi[0] + pad[0])), int(min(h, hi[1] + pad[1]))
-        left, right = mirror_both(image, midline, self.feather_px, self.selfie)
-        heat = self.heatmap(image, field, xy)[y1:y2, x1:x2].copy() if field is not None else None
+        # mirrored from the part of the frame the crop and its reflection cover (the same pixels as the whole
+        # frame's mirror image, at a fraction of the cost)
+        corners = np.array([[x1, y1], [x2, y1], [x1, y2], [x2, y2]], dtype=np.float64)
+        reflect = reflection_matrix(midline)
+        covered = np.vstack([corners, corners @ reflect[:, :2].T + reflect[:, 2]])
+        sx1, sy1 = (int(max(0, math.floor(v) - 2)) for v in covered.min(axis=0))
+        sx2, sy2 = int(min(w, math.ceil(covered[:, 0].max()) + 2)), int(min(h, math.ceil(covered[:, 1].max()) + 2))
+        part = image[sy1:sy2, sx1:sx2]
+        shifted = replace(midline, point=(midline.point[0] - sx1, midline.point[1] - sy1))
+        left, right = mirror_both(part, shifted, self.feather_px, self.selfie)
+        inner = (slice(y1 - sy1, y2 - sy1), slice(x1 - sx1, x2 - sx1))
         crop = (slice(y1, y2), slice(x1, x2))
+        heat = self.heatmap(image[crop], field, xy, origin=(x1, y1)) if field is not None else None
         return KeyFrame(
-            frame, timestamp, score, measure, image[crop].copy(), left[crop].copy(), right[crop].copy(), heat
+            frame, timestamp, score, measure, image[crop].copy(), left[inner].copy(), right[inner].copy(), heat
         )
