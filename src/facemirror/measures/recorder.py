@@ -188,13 +188,14 @@ class MeasureRecorder:
         if landmarks is None or layout is None or midline is None or self._turned(yaw_deg):
             self._record(np.full((len(MEASURES), 2), np.nan), np.full(len(MEASURES), np.nan), math.nan, math.nan)
             return None
-        plain = frame_measures(landmarks, layout, midline, self.selfie)
+        points = side_points(landmarks, layout, midline, self.selfie)  # read once, corrected below
+        plain = frame_measures(landmarks, layout, midline, self.selfie, points)
         difference = plain[:, 0] - plain[:, 1]
         if field is None:
             field = self.field_for(image, landmarks, midline, yaw_deg)
         if field is not None:
-            corrected, points = self._corrected(field, landmarks, layout, midline)
-            moved = frame_measures(corrected, layout, midline, self.selfie, points)
+            corrected, at = self._corrected(field, landmarks, layout, points)
+            moved = frame_measures(corrected, layout, midline, self.selfie, at)
             difference = np.where(np.isfinite(moved[:, 0] - moved[:, 1]), moved[:, 0] - moved[:, 1], difference)
         pupils = pupil_distance(landmarks, layout)
         self._record(plain, difference, iris_diameter(landmarks, layout), pupils)
@@ -215,18 +216,19 @@ class MeasureRecorder:
     def _turned(self, yaw_deg: float) -> bool:
         return math.isfinite(yaw_deg) and abs(yaw_deg) > self.max_yaw_deg
 
+    @staticmethod
     def _corrected(
-        self, field: AsymmetryField, landmarks: np.ndarray, layout: LandmarkLayout, midline: Midline
+        field: AsymmetryField, landmarks: np.ndarray, layout: LandmarkLayout, points: SidePoints
     ) -> tuple[np.ndarray, SidePoints]:
-        """The landmarks' mirror pairs and the measures' own points, moved so their asymmetry is the field's."""
+        """The landmarks' mirror pairs and the measures' own ``points``, moved so their asymmetry is the field's."""
         corrected = np.array(landmarks, dtype=np.float64, copy=True)[:, :2]
         pairs = layout.mirror_pairs
         fixed = correct_pairs(field, corrected[pairs[:, 0]], corrected[pairs[:, 1]])
         corrected[pairs[:, 0]], corrected[pairs[:, 1]] = fixed.left, fixed.right
-        points = side_points(landmarks, layout, midline, self.selfie).stacked()  # (5, side, xy)
-        at = correct_pairs(field, points[:, 0], points[:, 1])
-        points[:, 0], points[:, 1] = at.left, at.right
-        return corrected, SidePoints.from_stacked(points)
+        stacked = points.stacked()  # (5, side, xy), a new array
+        at = correct_pairs(field, stacked[:, 0], stacked[:, 1])
+        stacked[:, 0], stacked[:, 1] = at.left, at.right
+        return corrected, SidePoints.from_stacked(stacked)
 
     def heatmap(
         self,
