@@ -22,7 +22,7 @@ from facemirror import Measures, Pipeline
 from facemirror.asymmetry.synthetic import Droop
 from facemirror.layouts import MEDIAPIPE_478
 from facemirror.measures import NAMES, frame_measures
-from facemirror.measures.scale import video_scale
+from facemirror.measures.scale import Scale, video_scale
 from facemirror.mirror.midline import Midline
 from facemirror.models.face_landmarker import FaceLandmarker
 from symmetric_face import HEIGHT, WIDTH, Pose, SymmetricFace, make_symmetric_face, render, write_video
@@ -244,3 +244,5 @@ def test_the_scale_says_how_it_was_obtained() -> None:
     assert video_scale(Measures(), nothing, pupils).method == "assumed"
     none = video_scale(Measures(), nothing, nothing)
     assert none.method == "none" and math.isnan(none.mm_per_px)
+    with pytest.raises(ValueError, match="unknown scale method 'guessed'"):
+        Scale(0.1, "guessed", "a guess")

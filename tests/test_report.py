@@ -318,6 +318,14 @@ def test_without_matplotlib_the_error_names_the_report_extra(tmp_path: Path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_single_varying_au_gets_its_plot(tmp_path: Path) -> None:
+    # e.g. a user's own AU model with one label: one panel, not a second column with nothing in it
+    data = make_report_data()
+    one = dataclasses.replace(data, au_traces={"AU12": data.au_traces["bs_mouthSmileLeft"]})
+    page = write_report(tmp_path / "clip_report.html", one).read_text()
+    assert 'id="fig-aus"' in page and "No AU or blendshape score changed" not in page
+
+
 def test_most_active_ranks_by_the_larger_sides_range() -> None:
     flat = np.full(5, 0.2)
     traces = {

@@ -48,6 +48,7 @@ def test_run_writes_the_report_of_its_own_results(clip: Path, tmp_path: Path) ->
 def test_the_report_is_not_written_unless_asked_and_the_cli_asks(clip: Path, tmp_path: Path) -> None:
     result = Pipeline(outputs=Outputs(quality="fast", debug_video=False), progress=False).run(clip, tmp_path / "a")
     assert "report" not in result.outputs and not (tmp_path / "a" / "face_report.html").exists()
+    assert result.measures is not None and result.measures.key_frames == []  # only the report shows them
     out = CliRunner().invoke(cli, ["--quiet", "run", str(clip), "-o", str(tmp_path / "b"), "--report"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "b" / "face_report.html").stat().st_size > 10_000

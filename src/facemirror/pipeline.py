@@ -432,7 +432,17 @@ class Pipeline:
             folder = check_writable_dir(out_dir if out_dir is not None else default_out_dir(video))
             paths = {k: v for k, v in output_paths(folder, video.stem, photo).items() if k in wanted}
             measured = "measures_csv" in paths
-            recorder = MeasureRecorder(self.measures, self.selfie, self.mirroring.max_yaw_deg) if measured else None
+            recorder = (
+                MeasureRecorder(
+                    self.measures,
+                    self.selfie,
+                    self.mirroring.max_yaw_deg,
+                    self.mirroring.feather_px,
+                    key_frames=None if "report" in paths else 0,  # only the report shows them
+                )
+                if measured
+                else None
+            )
             eyes = EyeSeries(float(info.fps), self.selfie, self.measures) if measured else None
             with locked_outputs(paths.values()) as group:
                 with self._mirror_outputs(group, paths, info, model, recorder, times, yuv=reader.yuv) as targets:

@@ -96,10 +96,10 @@ def build_provenance(
         "machine": platform.machine(),
         "packages": package_versions(),
         "command_line": list(command_line) if command_line is not None else _command_line(),
-        "input": _jsonable(input_record),
-        "models": [_jsonable(m) for m in models],
-        "parameters": _jsonable(parameters or {}),
-        "timings_s": _jsonable(timings or {}),
+        "input": jsonable(input_record),
+        "models": [jsonable(m) for m in models],
+        "parameters": jsonable(parameters or {}),
+        "timings_s": jsonable(timings or {}),
         "outputs": [str(Path(p)) for p in outputs],
     }
 
@@ -115,7 +115,7 @@ def model_record(name: str, weights: str | Path | None, engine: Any = None) -> d
         "name": name,
         "weights": str(path) if path is not None else None,
         "sha256": sha256_file(path) if path is not None and path.is_file() else None,
-        "engine": _jsonable(engine),
+        "engine": jsonable(engine),
     }
 
 
@@ -152,22 +152,22 @@ def write_sidecar(output_path: str | Path, provenance: Mapping[str, Any], group:
     job that fails leaves neither. A write error is an OutputError.
     """
     target = sidecar_path(output_path)
-    text = json.dumps(_jsonable(provenance), indent=2, allow_nan=False)
+    text = json.dumps(jsonable(provenance), indent=2, allow_nan=False)
     return write_file(target, text + "\n", group)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types: paths and fractions as text, numpy as lists, NaN/inf as null."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
+        return jsonable(dataclasses.asdict(value))
     if hasattr(value, "_asdict"):  # NamedTuple
-        return _jsonable(value._asdict())
+        return jsonable(value._asdict())
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if value is None or isinstance(value, (bool, int, str)):

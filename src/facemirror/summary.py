@@ -25,6 +25,7 @@ from facemirror.atomic import AtomicFile
 from facemirror.layouts import SIDES
 from facemirror.measures.geometry import MEASURES
 from facemirror.measures.rest import rest_mask, rest_rule
+from facemirror.provenance import jsonable
 from facemirror.settings import Measures
 from facemirror.tabular import CsvTableWriter
 
@@ -120,7 +121,7 @@ def au_summary_columns(columns: Sequence[str]) -> list[str]:
 
 def summary_files(json_path: Path, csv_path: Path, summary: Mapping[str, Any]) -> list[Any]:
     """``{stem}_summary.json`` and ``.csv`` written under their temporary names (the caller's group renames them)."""
-    text = json.dumps(_plain(summary), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(jsonable(summary), indent=2, allow_nan=False) + "\n"
     table = CsvTableWriter(csv_path, COLUMNS)
     try:
         for section in ("measures", "aus"):
@@ -141,19 +142,6 @@ def _numeric(path: Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
                 cell = (row.get(c) or "").strip()
                 values[c].append(float(cell) if cell else math.nan)
     return {c: np.array(v, dtype=np.float64) for c, v in values.items()}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars as numbers, NaN as null."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def video_summary(

@@ -79,12 +79,15 @@ class AsymmetryField:
         per_px = np.linalg.norm(self.frame.matrix[:, :2], axis=1).astype(np.float32)
         return self.displacement[..., 0] / per_px[0], self.displacement[..., 1] / per_px[1]
 
-    def to_image(self, values: np.ndarray, shape: tuple[int, int], scale: float = 1.0) -> np.ndarray:
+    def to_image(
+        self, values: np.ndarray, shape: tuple[int, int], scale: float = 1.0, origin: tuple[int, int] = (0, 0)
+    ) -> np.ndarray:
         """A crop map (h, w) such as :meth:`magnitude` drawn into an image of ``shape`` (h, w), ``scale`` times
-        the frame's size (``scale=0.5`` for a half-size debug frame); NaN outside the field."""
+        the frame's size (``scale=0.5`` for a half-size debug frame) whose top-left pixel is the scaled frame's
+        pixel ``origin`` (x, y) (a cut-out of it); NaN outside the field."""
         to_out = scale * np.linalg.inv(self.frame.matrix[:, :2])
         out_matrix = np.hstack([to_out, (-to_out @ self.frame.matrix[:, 2])[:, None]])  # crop -> output
-        shift = out_matrix[:, 2] + out_matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5  # pixel indices for cv2
+        shift = out_matrix[:, 2] + out_matrix[:, :2] @ np.array([0.5, 0.5]) - 0.5 - origin  # pixel indices for cv2
         return cv2.warpAffine(
             np.asarray(values, dtype=np.float32),
             np.hstack([out_matrix[:, :2], shift[:, None]]),

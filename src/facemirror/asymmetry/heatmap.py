@@ -24,6 +24,7 @@ def overlay_heatmap(
     opacity: float = 0.7,
     signed: bool = False,
     outline: np.ndarray | None = None,
+    origin: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """``image`` (BGR uint8, ``scale`` times the field's frame) with the asymmetry blended over the face.
 
@@ -33,14 +34,15 @@ def overlay_heatmap(
     field's frame; keep it fixed over a video so colours compare), so symmetric skin stays as it is. With
     ``outline`` (points of the face, e.g. its landmarks, in the field's frame) only their convex hull is coloured:
     the background and hair beside a face differ from their reflection too, and say nothing about it.
+    ``origin`` (x, y): where ``image``'s top-left pixel lies in the scaled frame, when it is a cut-out of it.
     """
     if full_scale_px <= 0:
         raise ValueError(f"full_scale_px must be positive, got {full_scale_px}")
-    values = field.to_image(field.down() if signed else field.magnitude(), image.shape[:2], scale)
+    values = field.to_image(field.down() if signed else field.magnitude(), image.shape[:2], scale, origin)
     level = np.clip(np.nan_to_num(values) / full_scale_px, -1.0, 1.0)
     if outline is not None:
         inside = np.zeros(level.shape, dtype=np.uint8)
-        hull = cv2.convexHull(np.round(np.asarray(outline)[:, :2] * scale - 0.5).astype(np.int32))
+        hull = cv2.convexHull(np.round(np.asarray(outline)[:, :2] * scale - 0.5 - origin).astype(np.int32))
         cv2.fillConvexPoly(inside, hull, 1)
         level[inside == 0] = 0.0
     if signed:

@@ -21,6 +21,7 @@ import numpy as np
 
 from facemirror.aus.blink import closure_fraction
 from facemirror.blinks.events import BlinkEvent, open_eye_level
+from facemirror.frame_times import frame_durations
 
 #: EyeBlinkSummary fields compared between the eyes.
 COMPARED = ("rate_per_min", "mean_duration_s", "complete_share", "max_closure")
@@ -73,7 +74,7 @@ def summarize_blinks(
     """Summarize both eyes from their EAR series, their events (:func:`facemirror.blinks.find_blinks`) and times (s)."""
     times = np.asarray(timestamps, dtype=np.float64)
     steps = np.diff(times)
-    frame_s = np.append(steps, np.median(steps)) if len(steps) else np.zeros(len(times))
+    frame_s = frame_durations(times)
     fps = 1.0 / float(np.median(steps)) if len(steps) and np.median(steps) > 0 else 1.0
     eyes = [
         _eye_summary(name, np.asarray(ear, dtype=np.float64), events, frame_s, fps)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from facemirror.frame_times import frame_durations
 from facemirror.mirror.smoothing import HELD, NONE, TRACKED, TURNED
 from facemirror.optional import require
 
@@ -55,10 +56,8 @@ def duration(times: np.ndarray) -> float:
 
 
 def frame_steps(times: np.ndarray) -> np.ndarray:
-    """How long each frame lasts (s): until the next frame, the last one as long as the median frame."""
-    steps = np.diff(times)
-    last = float(np.median(steps)) if len(steps) else 1.0
-    return np.append(steps, last)
+    """How long each frame lasts (s) on a time axis: a lone frame (a photo) one second, to be seen."""
+    return frame_durations(times, lone_s=1.0)
 
 
 def status_runs(status: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -116,6 +115,7 @@ def side_traces(
     """Small multiples, one panel per series: left and right over time, each side's rest level (dotted) and peak
     (marker) from its ``summary`` row when there is one; grey bands where the midline ``status`` is not tracked."""
     times = np.asarray(times, dtype=np.float64)
+    columns = max(1, min(columns, len(series)))  # one series: one full-width panel, no empty column
     rows = max(1, math.ceil(len(series) / columns))
     fig = new_figure(0.45 + 2.0 * rows)
     axes = fig.subplots(rows, columns, squeeze=False, sharex=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,22 +13,26 @@ from facemirror.measures import NAMES
 from facemirror.measures.rest import rest_rule
 from facemirror.report.data import ReportData, ReportFrame
 from facemirror.results import JobResult
-from facemirror.settings import ASSUMED_IPD_MM, IRIS_MM, Measures
+from facemirror.settings import ASSUMED_IPD_MM, Measures
 
-#: what each scale source means for the millimetres, when it is worth a warning
-_SCALE_NOTES = {
-    "iris": (
-        f"Millimetres are scaled by the iris ({IRIS_MM} mm across). The face mesh's iris ring measured about 0.9 "
-        "of the visible iris on real faces, so lengths may read up to ~10% low; give the subject's pupil "
-        "distance (--ipd-mm) or a known scale (--mm-per-px) for absolute values. Ratios between the sides do not "
-        "depend on the scale."
-    ),
-    "assumed": (
-        f"No iris was measured: millimetres assume a {ASSUMED_IPD_MM:g} mm pupil distance. Give --ipd-mm or "
-        "--mm-per-px for absolute values; ratios between the sides do not depend on the scale."
-    ),
-    "none": "No pupils were measured, so there is no scale: lengths are empty. Give --mm-per-px.",
-}
+
+def _scale_note(method: str, settings: Measures) -> str | None:
+    """What the scale ``method`` means for the millimetres, when it is worth a warning."""
+    if method == "iris":
+        return (
+            f"Millimetres are scaled by the iris ({settings.iris_mm:g} mm across). The face mesh's iris ring measured "
+            "about 0.9 of the visible iris on real faces, so lengths may read up to ~10% low; give the subject's "
+            "pupil distance (--ipd-mm) or a known scale (--mm-per-px) for absolute values. Ratios between the sides "
+            "do not depend on the scale."
+        )
+    if method == "assumed":
+        return (
+            f"No iris was measured: millimetres assume a {ASSUMED_IPD_MM:g} mm pupil distance. Give --ipd-mm or "
+            "--mm-per-px for absolute values; ratios between the sides do not depend on the scale."
+        )
+    if method == "none":
+        return "No pupils were measured, so there is no scale: lengths are empty. Give --mm-per-px."
+    return None
 
 
 def job_report(
@@ -66,8 +71,8 @@ def job_report(
         summary_rows=[*summary.get("measures", []), *summary.get("aus", [])],
         eyes=summary.get("eyes"),
         key_frames=key_frames,
-        notes=notes(result),
-        mm_per_px=table.scale.mm_per_px,
+        notes=notes(result, settings),
+        mm_per_px=table.scale.mm_per_px if math.isfinite(table.scale.mm_per_px) else None,  # NaN: no scale
         scale_source=table.scale.source,
         rest_rule=rest_rule(settings),
         affected_side=settings.affected_side,
@@ -75,8 +80,9 @@ def job_report(
     )
 
 
-def notes(result: JobResult) -> list[str]:
-    """What to read before the numbers: lost frames, frames without the subject's face, a small face, the scale."""
+def notes(result: JobResult, settings: Measures) -> list[str]:
+    """What to read before the numbers: lost frames, frames without the subject's face, a small face, the scale
+    (``settings``: the job's measures settings, e.g. its iris diameter)."""
     out = []
     if result.decode is not None and result.decode.damaged:
         out.append(f"The input is damaged: {result.decode.describe()}.")
@@ -94,6 +100,7 @@ def notes(result: JobResult) -> list[str]:
             f"The face is small (median width {size['median_px']:.0f} px, under {size['small_below_px']:g} px): "
             "the midline and the measures are less precise (docs/far-faces.md)."
         )
-    if result.measures is not None and result.measures.scale.method in _SCALE_NOTES:
-        out.append(_SCALE_NOTES[result.measures.scale.method])
+    note = _scale_note(result.measures.scale.method, settings) if result.measures is not None else None
+    if note:
+        out.append(note)
     return out
