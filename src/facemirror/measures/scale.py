@@ -27,6 +27,10 @@ class Scale:
     method: str
     source: str
 
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:  # summaries and the report's notes key on it
+            raise ValueError(f"unknown scale method {self.method!r}; one of {', '.join(METHODS)}")
+
     def as_dict(self) -> dict[str, object]:
         return {"mm_per_px": self.mm_per_px, "method": self.method, "source": self.source}
 
