@@ -34,7 +34,7 @@ def test_a_worker_finding_a_videos_outputs_locked_fails_that_video_and_writes_no
     paths = output_paths(out / "b", "b")
     (out / "b").mkdir(parents=True)
     paths["left"].write_bytes(b"another job's video, being written")
-    with job_lock([paths[k] for k in ("left", "right", "midline_csv")]):  # as a job in another process holds it
+    with job_lock([paths[k] for k in ("left", "right", "midline_csv")], "b"):  # as a job in another process holds it
         result = run_many(FAST, in_dir, out, job="mirror", workers=workers, progress=False)
     assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done"), ("b.mp4", "failed")]
     assert "b_left_mirrored.mp4, b_right_mirrored.mp4, b_midline.csv are being written by another process" in (
