@@ -69,3 +69,12 @@ def test_summary_says_what_a_damaged_video_lost_and_keeps_it_when_skipped(tmp_pa
     assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
     skipped = summary_rows(out)["damaged.mp4"]
     assert {k: skipped[k] for k in lost} == lost  # the done-marker kept it
+
+
+def test_a_symlink_to_a_video_outside_the_input_folder_runs_under_its_own_name(tmp_path: Path, clip: Path) -> None:
+    in_dir = tmp_path / "in"
+    in_dir.mkdir()
+    (in_dir / "link.mp4").symlink_to(clip)  # the clip lives in another folder
+    result = run_many(FAST, in_dir, tmp_path / "out", job="mirror", workers=1, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("link.mp4", "done")]
+    assert (tmp_path / "out" / "link" / "link_left_mirrored.mp4").is_file()
