@@ -71,6 +71,20 @@ def test_summary_says_what_a_damaged_video_lost_and_keeps_it_when_skipped(tmp_pa
     assert {k: skipped[k] for k in lost} == lost  # the done-marker kept it
 
 
+@pytest.mark.parametrize("target", ["gone.mp4", "/nonexistent/gone.mp4"])
+def test_a_dangling_symlink_among_the_inputs_fails_only_that_video(tmp_path: Path, clip: Path, target: str) -> None:
+    # os.walk lists a dangling symlink as a file: fingerprinting it raised FileNotFoundError (and one pointing outside
+    # IN_DIR a ValueError in plan) before any video ran, so the whole batch stopped with a traceback and no summary
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4"])
+    (in_dir / "b.mp4").symlink_to(target)
+    out = tmp_path / "out"
+    result = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done"), ("b.mp4", "failed")]
+    rows = summary_rows(out)
+    assert rows["b.mp4"]["error"] == f"{in_dir.resolve() / 'b.mp4'}: cannot read the input (No such file or directory)"
+    assert (out / "a" / "a_left_mirrored.mp4").is_file() and not (out / "b").exists()
+
+
 def test_a_symlink_to_a_video_outside_the_input_folder_runs_under_its_own_name(tmp_path: Path, clip: Path) -> None:
     in_dir = tmp_path / "in"
     in_dir.mkdir()

@@ -102,7 +102,14 @@ def run_batch(
         todo: list[VideoTask] = []
         stamps: dict[str, dict[str, Any]] = {}
         for task in tasks:
-            stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+            try:
+                stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+            except OSError as exc:  # a dangling symlink, an unreadable file: that video fails, the others run
+                clear_done(out, task)
+                error = f"{task.source}: cannot read the input ({exc.strerror or exc})"
+                log.warning("%s failed: %s", task.rel, error)
+                book.add(VideoOutcome(task.rel, FAILED, error=error))
+                continue
             done = None if force else find_done(out, task, job, config, stamp)
             if done is not None:
                 book.add(done)
