@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -21,7 +23,7 @@ from facemirror.batch.runner import size_workers
 from facemirror.batch.state import MARKER_DIR, find_done, fingerprint, write_done
 from facemirror.batch.summary import COLUMNS, DONE, VideoOutcome
 from facemirror.cli import main
-from facemirror.errors import BatchError
+from facemirror.errors import BatchError, OutputError
 from facemirror.face import FaceTracker, TrackedFace
 from facemirror.layouts import MEDIAPIPE_478
 from facemirror.settings import Outputs, PipelineConfig, Runtime
@@ -135,6 +137,29 @@ def test_done_marker_matches_only_the_same_input_job_options_and_outputs(tmp_pat
     assert found()
     os.utime(video, ns=(stamp["mtime_ns"], stamp["mtime_ns"] + 10**9))
     assert not found()  # the input was touched
+
+
+def test_a_done_marker_that_cannot_be_written_is_one_output_error_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the marker was written through atomic_output, which let the OSError out raw: a full disk there killed the
+    # batch with "OSError: [Errno 28]" instead of facemirror's one-line error
+    video = tmp_path / "in" / "v.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"0" * 100)
+    (task,) = plan(tmp_path / "in", [video], tmp_path / "out")
+    outcome = VideoOutcome(task.rel, DONE, frames=5, seconds=1.0)
+    write_text = Path.write_text
+
+    def full_disk(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        write_text(path, data[: len(data) // 2], *args, **kwargs)  # as far as the disk had room
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    marker = tmp_path / "out" / MARKER_DIR / "v.mp4.json"
+    with pytest.raises(OutputError, match=rf"^{re.escape(str(marker))}: .*No space left on device$"):
+        write_done(tmp_path / "out", task, "mirror", FAST, fingerprint(video), outcome)
+    assert list(marker.parent.iterdir()) == []
 
 
 # --- real videos ------------------------------------------------------------

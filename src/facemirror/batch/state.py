@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from facemirror.atomic import atomic_output
+from facemirror.atomic import write_file
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import SKIPPED, VideoOutcome
 from facemirror.locks import OutputLock
@@ -66,7 +66,7 @@ def write_done(
     stamp: Mapping[str, Any],
     outcome: VideoOutcome,
 ) -> Path:
-    """Record ``task`` as finished (call only once all its outputs are in place)."""
+    """Record ``task`` as finished (call only once all its outputs are in place); returns the marker's path."""
     outputs = {}
     for name, file in outcome.outputs.items():
         path = Path(file)
@@ -84,10 +84,8 @@ def write_done(
         "seconds": outcome.seconds,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    marker = marker_path(out_dir, task)
-    with atomic_output(marker) as tmp:
-        tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    return marker
+    # an OS error (a full disk) is an OutputError naming the marker, and no temporary file stays
+    return write_file(marker_path(out_dir, task), json.dumps(record, indent=1) + "\n")
 
 
 def find_done(
