@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import errno
+import multiprocessing
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
 from custom_parts import Brightness
 from facemirror import Pipeline
-from facemirror.batch import discover, run_many
+from facemirror.batch import discover, run_many, runner
 from facemirror.batch.discover import plan
 from facemirror.batch.runner import size_workers
 from facemirror.batch.state import MARKER_DIR, find_done, fingerprint, write_done
@@ -284,6 +285,23 @@ def test_process_pool_with_two_workers(tmp_path: Path, clip: Path, first_run: tu
     reference = (first_run[1] / "a" / "a_midline.csv").read_text()
     assert (tmp_path / "out" / "b" / "b_midline.csv").read_text() == reference
     assert (tmp_path / "out" / MARKER_DIR / "b.mp4.json").is_file()
+
+
+def test_an_error_in_the_driver_shuts_the_pool_down_before_the_batch_ends(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the pool's generator was never closed: its shutdown ran at garbage collection, after the batch lock was released
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+
+    def full_disk(*_: Any) -> Path:
+        raise OutputError(tmp_path / "out", "writing the done-marker failed: No space left on device")
+
+    monkeypatch.setattr(runner, "write_done", full_disk)
+    with pytest.raises(OutputError) as info:
+        run_many(FAST, in_dir, tmp_path / "out", job="mirror", workers=2, progress=False)
+    assert info.traceback  # the exception (and through it the driver's frames) is still alive here
+    assert multiprocessing.active_children() == []  # yet no worker process is
+    assert not (tmp_path / "out" / ".facemirror" / "batch.lock").exists()
 
 
 def test_aus_job_on_a_list_of_files_writes_one_au_csv_per_video(tmp_path: Path, clip: Path) -> None:

@@ -8,11 +8,12 @@ a crash or Ctrl-C of the driver loses no finished work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 #: inference threads a worker is sized for when neither ``workers`` nor ``threads`` is given
 THREADS_PER_WORKER = 4
 
-Executor = Iterator[tuple[VideoTask, VideoOutcome]]
+Executor = Generator[tuple[VideoTask, VideoOutcome], None, None]
 
 
 def available_cores() -> int:
@@ -119,8 +120,11 @@ def run_batch(
         book.write()
 
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
-        with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
-            for task, outcome in _executor(pipeline, job, todo, workers, ray):
+        # closed on leaving, error or not: the executor's pool or Ray shutdown runs now, while the batch lock is held,
+        # not whenever the garbage collector gets to the generator
+        executor = contextlib.closing(_executor(pipeline, job, todo, workers, ray))
+        with logging_redirect_tqdm(), bar, executor as results:  # warnings are printed above the bar, not through it
+            for task, outcome in results:
                 if outcome.status == DONE:
                     write_done(out, task, job, config, stamps[task.rel], outcome)
                 else:
@@ -136,7 +140,7 @@ def _executor(
 ) -> Executor:
     """Pick where the videos run: Ray, a process pool, or this process (workers == 1)."""
     if not tasks:
-        return iter(())
+        return _inline(pipeline, job, [])
     if ray is not None:
         from facemirror.batch.ray_runner import ray_execute
 
