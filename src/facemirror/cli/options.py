@@ -26,6 +26,8 @@ THREADS = click.option(
     type=click.IntRange(min=1),
     help="Inference threads per network (default: half the cores; the face and AU networks run at once).",
 )
+#: ``--selfie``: every command that knows the subject's sides
+SELFIE = click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides.")
 FACE = click.option(
     "--face",
     type=click.Choice(list(FACE_TRACKERS)),
@@ -105,7 +107,7 @@ _OPTIONS = (
     BACKEND,
     THREADS,
     *_TRACKING,
-    click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides."),
+    SELFIE,
     click.option(
         "--hold",
         "hold_seconds",
