@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
+from facemirror.atomic import partial_path
 from facemirror.batch import run_many
 from facemirror.locks import job_lock
 from facemirror.pipeline import output_paths
@@ -92,3 +93,23 @@ def test_a_symlink_to_a_video_outside_the_input_folder_runs_under_its_own_name(t
     result = run_many(FAST, in_dir, tmp_path / "out", job="mirror", workers=1, progress=False)
     assert [(o.file, o.status) for o in result.outcomes] == [("link.mp4", "done")]
     assert (tmp_path / "out" / "link" / "link_left_mirrored.mp4").is_file()
+
+
+def test_a_batch_removes_the_temporary_files_a_killed_batch_left(tmp_path: Path, clip: Path) -> None:
+    # after kill -9 the summary's and the done-markers' temporary files stayed forever: only a job's own outputs
+    # were cleaned (when the next job took their lock)
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4"])
+    out = tmp_path / "out"
+    markers = out / ".facemirror" / "done"
+    stale = [
+        partial_path(out / "batch_summary.csv"),
+        partial_path(markers / "a.mp4.json"),
+        partial_path(markers / "sub" / "c.mp4.json"),
+    ]
+    kept = [out / ".notes.txt", markers / "sub" / ".keep"]
+    for path in stale + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("left by a killed batch")
+    result = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done")]
+    assert not [p for p in stale if p.exists()] and all(p.exists() for p in kept)

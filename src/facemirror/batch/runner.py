@@ -24,7 +24,14 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facemirror.atomic import check_not_a_file, check_writable_dir
 from facemirror.batch.discover import INPUT_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
-from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
+from facemirror.batch.state import (
+    batch_lock,
+    clear_done,
+    clear_stale_partials,
+    find_done,
+    fingerprint,
+    write_done,
+)
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
 from facemirror.batch.worker import JOBS, BatchPipeline, PipelineRecipe, init_worker, process_in_worker, run_job
 from facemirror.errors import BatchError
@@ -99,6 +106,8 @@ def run_batch(
     tasks = plan(root, videos, out)
 
     with batch_lock(out):  # a second batch on this folder fails here, before it touches anything
+        for stale in clear_stale_partials(out):  # what a batch killed with SIGKILL left
+            log.info("%s: removed a temporary file left by an interrupted batch", stale)
         book = _Book(out, tasks)
         todo: list[VideoTask] = []
         stamps: dict[str, dict[str, Any]] = {}
