@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
+import multiprocessing
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -15,13 +18,13 @@ import pytest
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
 from custom_parts import Brightness
 from facemirror import Pipeline
-from facemirror.batch import discover, run_many
+from facemirror.batch import discover, run_many, runner
 from facemirror.batch.discover import plan
 from facemirror.batch.runner import size_workers
 from facemirror.batch.state import MARKER_DIR, find_done, fingerprint, write_done
 from facemirror.batch.summary import COLUMNS, DONE, VideoOutcome
 from facemirror.cli import main
-from facemirror.errors import BatchError
+from facemirror.errors import BatchError, OutputError
 from facemirror.face import FaceTracker, TrackedFace
 from facemirror.layouts import MEDIAPIPE_478
 from facemirror.settings import Outputs, PipelineConfig, Runtime
@@ -135,6 +138,29 @@ def test_done_marker_matches_only_the_same_input_job_options_and_outputs(tmp_pat
     assert found()
     os.utime(video, ns=(stamp["mtime_ns"], stamp["mtime_ns"] + 10**9))
     assert not found()  # the input was touched
+
+
+def test_a_done_marker_that_cannot_be_written_is_one_output_error_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the marker was written through atomic_output, which let the OSError out raw: a full disk there killed the
+    # batch with "OSError: [Errno 28]" instead of facemirror's one-line error
+    video = tmp_path / "in" / "v.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"0" * 100)
+    (task,) = plan(tmp_path / "in", [video], tmp_path / "out")
+    outcome = VideoOutcome(task.rel, DONE, frames=5, seconds=1.0)
+    write_text = Path.write_text
+
+    def full_disk(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        write_text(path, data[: len(data) // 2], *args, **kwargs)  # as far as the disk had room
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    marker = tmp_path / "out" / MARKER_DIR / "v.mp4.json"
+    with pytest.raises(OutputError, match=rf"^{re.escape(str(marker))}: .*No space left on device$"):
+        write_done(tmp_path / "out", task, "mirror", FAST, fingerprint(video), outcome)
+    assert list(marker.parent.iterdir()) == []
 
 
 # --- real videos ------------------------------------------------------------
@@ -259,6 +285,23 @@ def test_process_pool_with_two_workers(tmp_path: Path, clip: Path, first_run: tu
     reference = (first_run[1] / "a" / "a_midline.csv").read_text()
     assert (tmp_path / "out" / "b" / "b_midline.csv").read_text() == reference
     assert (tmp_path / "out" / MARKER_DIR / "b.mp4.json").is_file()
+
+
+def test_an_error_in_the_driver_shuts_the_pool_down_before_the_batch_ends(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the pool's generator was never closed: its shutdown ran at garbage collection, after the batch lock was released
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+
+    def full_disk(*_: Any) -> Path:
+        raise OutputError(tmp_path / "out", "writing the done-marker failed: No space left on device")
+
+    monkeypatch.setattr(runner, "write_done", full_disk)
+    with pytest.raises(OutputError) as info:
+        run_many(FAST, in_dir, tmp_path / "out", job="mirror", workers=2, progress=False)
+    assert info.traceback  # the exception (and through it the driver's frames) is still alive here
+    assert multiprocessing.active_children() == []  # yet no worker process is
+    assert not (tmp_path / "out" / ".facemirror" / "batch.lock").exists()
 
 
 def test_aus_job_on_a_list_of_files_writes_one_au_csv_per_video(tmp_path: Path, clip: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
+from facemirror.atomic import partial_path
 from facemirror.batch import run_many
 from facemirror.locks import job_lock
 from facemirror.pipeline import output_paths
@@ -34,7 +35,7 @@ def test_a_worker_finding_a_videos_outputs_locked_fails_that_video_and_writes_no
     paths = output_paths(out / "b", "b")
     (out / "b").mkdir(parents=True)
     paths["left"].write_bytes(b"another job's video, being written")
-    with job_lock([paths[k] for k in ("left", "right", "midline_csv")]):  # as a job in another process holds it
+    with job_lock([paths[k] for k in ("left", "right", "midline_csv")], "b"):  # as a job in another process holds it
         result = run_many(FAST, in_dir, out, job="mirror", workers=workers, progress=False)
     assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done"), ("b.mp4", "failed")]
     assert "b_left_mirrored.mp4, b_right_mirrored.mp4, b_midline.csv are being written by another process" in (
@@ -69,3 +70,46 @@ def test_summary_says_what_a_damaged_video_lost_and_keeps_it_when_skipped(tmp_pa
     assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
     skipped = summary_rows(out)["damaged.mp4"]
     assert {k: skipped[k] for k in lost} == lost  # the done-marker kept it
+
+
+@pytest.mark.parametrize("target", ["gone.mp4", "/nonexistent/gone.mp4"])
+def test_a_dangling_symlink_among_the_inputs_fails_only_that_video(tmp_path: Path, clip: Path, target: str) -> None:
+    # os.walk lists a dangling symlink as a file: fingerprinting it raised FileNotFoundError (and one pointing outside
+    # IN_DIR a ValueError in plan) before any video ran, so the whole batch stopped with a traceback and no summary
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4"])
+    (in_dir / "b.mp4").symlink_to(target)
+    out = tmp_path / "out"
+    result = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done"), ("b.mp4", "failed")]
+    rows = summary_rows(out)
+    assert rows["b.mp4"]["error"] == f"{in_dir.resolve() / 'b.mp4'}: cannot read the input (No such file or directory)"
+    assert (out / "a" / "a_left_mirrored.mp4").is_file() and not (out / "b").exists()
+
+
+def test_a_symlink_to_a_video_outside_the_input_folder_runs_under_its_own_name(tmp_path: Path, clip: Path) -> None:
+    in_dir = tmp_path / "in"
+    in_dir.mkdir()
+    (in_dir / "link.mp4").symlink_to(clip)  # the clip lives in another folder
+    result = run_many(FAST, in_dir, tmp_path / "out", job="mirror", workers=1, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("link.mp4", "done")]
+    assert (tmp_path / "out" / "link" / "link_left_mirrored.mp4").is_file()
+
+
+def test_a_batch_removes_the_temporary_files_a_killed_batch_left(tmp_path: Path, clip: Path) -> None:
+    # after kill -9 the summary's and the done-markers' temporary files stayed forever: only a job's own outputs
+    # were cleaned (when the next job took their lock)
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4"])
+    out = tmp_path / "out"
+    markers = out / ".facemirror" / "done"
+    stale = [
+        partial_path(out / "batch_summary.csv"),
+        partial_path(markers / "a.mp4.json"),
+        partial_path(markers / "sub" / "c.mp4.json"),
+    ]
+    kept = [out / ".notes.txt", markers / "sub" / ".keep"]
+    for path in stale + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("left by a killed batch")
+    result = run_many(FAST, in_dir, out, job="mirror", workers=1, progress=False)
+    assert [(o.file, o.status) for o in result.outcomes] == [("a.mp4", "done")]
+    assert not [p for p in stale if p.exists()] and all(p.exists() for p in kept)

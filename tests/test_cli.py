@@ -115,3 +115,31 @@ def test_exit_codes_are_documented_in_help_and_readme() -> None:
         assert "Exit codes" in text
         for code, meaning in (("0", "success"), ("1", "failed"), ("2", "command line"), ("130", "interrupted")):
             assert re.search(rf"^\W*{code}\b.*{meaning}", text, re.MULTILINE | re.IGNORECASE), (code, meaning)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("mirror", "examples/single_face.mp4", "--threads", "0"), "'--threads'"),
+        (("aus", "examples/single_face.mp4", "--threads", "-2"), "'--threads'"),
+        (("mirror", "examples/single_face.mp4", "--hold", "-1"), "'--hold'"),
+        (
+            ("mirror", "examples/single_face.mp4", "--face-box", "0,0,10,10", "--face-index", "1"),
+            "--face-box or --face-index",
+        ),
+        (("batch", "examples", "{out}", "--ext", "."), "'--ext'"),
+        (("batch", "examples", "{out}", "--ray-cpus", "0"), "'--ray-cpus'"),
+    ],
+)
+def test_invalid_option_values_are_one_line_and_exit_2(
+    args: tuple[str, ...], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # these raised ValueError deep inside the settings or the batch: a raw traceback and exit 1
+    from facemirror.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main([a.replace("{out}", str(tmp_path / "out")) for a in args])
+    out = capsys.readouterr()
+    assert info.value.code == 2
+    assert named in _one_error_line(subprocess.CompletedProcess(args, 2, out.out, out.err))
+    assert "Traceback" not in out.err and not (tmp_path / "out").exists()

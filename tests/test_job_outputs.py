@@ -66,7 +66,8 @@ def test_extract_aus_failing_to_write_leaves_nothing(
 def test_outputs_held_by_another_job_are_refused_before_anything_is_written(pipeline: Pipeline, tmp_path: Path) -> None:
     paths = output_paths(tmp_path, "single_face")
     paths["midline_csv"].write_text("the other job's\n")
-    with job_lock([paths["left"]]), pytest.raises(OutputBusyError, match=r"single_face_left_mirrored\.mp4"):
+    busy = pytest.raises(OutputBusyError, match=r"single_face_left_mirrored\.mp4")
+    with job_lock([paths["left"]], "single_face"), busy:
         pipeline.mirror(VIDEO, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["single_face_midline.csv"]
     assert paths["midline_csv"].read_text() == "the other job's\n"

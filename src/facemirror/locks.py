@@ -3,7 +3,9 @@
 Two ``facemirror run`` on one video into one folder (two terminals, a batch
 started twice, two cluster workers given the same file) would otherwise race
 and rename their files over each other's. A job holds a lock file beside its
-outputs (``.<first output>.lock``) while it writes them, and a batch holds
+outputs (``.<stem>.facemirror.lock``, one per video stem and folder, whatever the
+job: ``run`` and ``measure`` both write ``<stem>_measures.csv``) while it writes
+them, and a batch holds
 ``OUT_DIR/.facemirror/batch.lock``; a second job or batch finds the lock held
 and fails at once with :class:`~facemirror.errors.OutputBusyError`, naming the
 outputs and the process that holds them (the lock file records its pid, host,
@@ -124,21 +126,26 @@ class OutputLock:
         self.release()
 
 
-def job_lock(outputs: Sequence[str | Path]) -> OutputLock:
-    """The lock on one job's outputs: ``.<first output's name>.lock`` in its folder (not yet acquired)."""
+def job_lock(outputs: Sequence[str | Path], stem: str) -> OutputLock:
+    """The lock on one job's outputs: ``.<stem>.facemirror.lock`` in their folder (not yet acquired).
+
+    One lock per folder and stem, not per output set: jobs on one video write
+    overlapping files (``run``, ``measure`` and ``aus`` all write ``<stem>_blinks.csv``),
+    and a job's cleanup of stale temporary files must never meet another's live ones.
+    """
     paths = [Path(p) for p in outputs]
     if not paths:
         raise ValueError("a job lock needs at least one output")
-    first = paths[0]
+    folder = paths[0].parent
     names = ", ".join(p.name for p in paths)
     verb = "is" if len(paths) == 1 else "are"
     busy = f"{names} {verb} being written by another process {{holder}}; wait for it or choose another output folder"
-    return OutputLock(first.with_name(f".{first.name}.lock"), first.parent, busy, paths)
+    return OutputLock(folder / f".{stem}.facemirror.lock", folder, busy, paths)
 
 
 @contextlib.contextmanager
-def locked_outputs(outputs: Iterable[str | Path]) -> Iterator[OutputGroup]:
-    """Hold the lock on a job's outputs and yield the :class:`OutputGroup` its writers join.
+def locked_outputs(outputs: Iterable[str | Path], stem: str) -> Iterator[OutputGroup]:
+    """Hold the lock on the video ``stem``'s outputs and yield the :class:`OutputGroup` its writers join.
 
     Creates the outputs' folder if needed. Raises :class:`OutputBusyError` at
     once when another process holds the outputs.
@@ -148,7 +155,7 @@ def locked_outputs(outputs: Iterable[str | Path]) -> Iterator[OutputGroup]:
     group (every output appears); an exception aborts it (none does).
     """
     paths = [Path(p) for p in outputs]
-    lock = job_lock(paths)
+    lock = job_lock(paths, stem)
     check_writable_dir(lock.path.parent)
     with lock:
         for stale in stale_partials(paths):

@@ -335,7 +335,7 @@ class Pipeline:
             if photo:  # a photo has no blinks
                 del paths["blinks_csv"]
             columns = au_columns(model, openface=self.outputs.openface_columns)
-            with locked_outputs(paths.values()) as group:
+            with locked_outputs(paths.values(), csv_file.stem) as group:
                 writer = group.add(AUCsvWriter(csv_file, columns))
                 # the face stage has time to spare for AU preprocessing; the AU thread then only runs the network
                 extractor = self._extractor({"csv": writer}, model, times, preprocess_on_add=True)
@@ -444,7 +444,7 @@ class Pipeline:
                 else None
             )
             eyes = EyeSeries(float(info.fps), self.selfie, self.measures) if measured else None
-            with locked_outputs(paths.values()) as group:
+            with locked_outputs(paths.values(), video.stem) as group:
                 with self._mirror_outputs(group, paths, info, model, recorder, times, yuv=reader.yuv) as targets:
                     # the mirror stage is busy: AU preprocessing runs on the AU thread
                     sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)

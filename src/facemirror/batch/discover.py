@@ -88,12 +88,18 @@ def collect(
             videos.append(item)
         else:
             raise BatchError(f"{item}: no such file or folder")
-    videos = list(dict.fromkeys(v.resolve() for v in videos))
+    videos = list(dict.fromkeys(_absolute(v) for v in videos))
     if len(items) == 1 and items[0].is_dir():
         root = items[0].resolve()
     else:
-        root = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in (i.resolve() for i in items)]))
+        root = Path(os.path.commonpath([i.resolve() if i.is_dir() else _absolute(i).parent for i in items]))
     return root, videos
+
+
+def _absolute(video: Path) -> Path:
+    """``video`` with its folders resolved but not its own name: a symlinked video is an input under its link's
+    name, wherever (and whether) its target is, so it keeps its place in the input tree."""
+    return video.parent.resolve() / video.name
 
 
 def plan(root: Path, videos: Sequence[Path], out_dir: Path) -> list[VideoTask]:

@@ -10,7 +10,7 @@ at the same path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 
 from facemirror.batch.discover import VideoTask
@@ -35,7 +35,7 @@ class RayOptions:
 
 def ray_execute(
     recipe: PipelineRecipe, job: str, tasks: list[VideoTask], ray_options: RayOptions
-) -> Iterator[tuple[VideoTask, VideoOutcome]]:
+) -> Generator[tuple[VideoTask, VideoOutcome], None, None]:
     """Submit every video as a Ray task and yield ``(task, outcome)`` in the order they finish."""
     ray = require("ray", "facemirror batch --ray")
     started_here = not ray.is_initialized()

@@ -8,11 +8,12 @@ a crash or Ctrl-C of the driver loses no finished work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -23,7 +24,14 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facemirror.atomic import check_not_a_file, check_writable_dir
 from facemirror.batch.discover import INPUT_EXTENSIONS, VideoTask, collect, normalize_extensions, plan
-from facemirror.batch.state import batch_lock, clear_done, find_done, fingerprint, write_done
+from facemirror.batch.state import (
+    batch_lock,
+    clear_done,
+    clear_stale_partials,
+    find_done,
+    fingerprint,
+    write_done,
+)
 from facemirror.batch.summary import DONE, FAILED, SUMMARY_NAME, BatchResult, VideoOutcome, error_message, write_summary
 from facemirror.batch.worker import JOBS, BatchPipeline, PipelineRecipe, init_worker, process_in_worker, run_job
 from facemirror.errors import BatchError
@@ -36,7 +44,7 @@ log = logging.getLogger(__name__)
 #: inference threads a worker is sized for when neither ``workers`` nor ``threads`` is given
 THREADS_PER_WORKER = 4
 
-Executor = Iterator[tuple[VideoTask, VideoOutcome]]
+Executor = Generator[tuple[VideoTask, VideoOutcome], None, None]
 
 
 def available_cores() -> int:
@@ -98,11 +106,20 @@ def run_batch(
     tasks = plan(root, videos, out)
 
     with batch_lock(out):  # a second batch on this folder fails here, before it touches anything
+        for stale in clear_stale_partials(out):  # what a batch killed with SIGKILL left
+            log.info("%s: removed a temporary file left by an interrupted batch", stale)
         book = _Book(out, tasks)
         todo: list[VideoTask] = []
         stamps: dict[str, dict[str, Any]] = {}
         for task in tasks:
-            stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+            try:
+                stamps[task.rel] = stamp = fingerprint(task.source, checksum)
+            except OSError as exc:  # a dangling symlink, an unreadable file: that video fails, the others run
+                clear_done(out, task)
+                error = f"{task.source}: cannot read the input ({exc.strerror or exc})"
+                log.warning("%s failed: %s", task.rel, error)
+                book.add(VideoOutcome(task.rel, FAILED, error=error))
+                continue
             done = None if force else find_done(out, task, job, config, stamp)
             if done is not None:
                 book.add(done)
@@ -112,8 +129,11 @@ def run_batch(
         book.write()
 
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="video", desc="batch", disable=not progress)
-        with logging_redirect_tqdm(), bar:  # warnings are printed above the bar, not through it
-            for task, outcome in _executor(pipeline, job, todo, workers, ray):
+        # closed on leaving, error or not: the executor's pool or Ray shutdown runs now, while the batch lock is held,
+        # not whenever the garbage collector gets to the generator
+        executor = contextlib.closing(_executor(pipeline, job, todo, workers, ray))
+        with logging_redirect_tqdm(), bar, executor as results:  # warnings are printed above the bar, not through it
+            for task, outcome in results:
                 if outcome.status == DONE:
                     write_done(out, task, job, config, stamps[task.rel], outcome)
                 else:
@@ -129,7 +149,7 @@ def _executor(
 ) -> Executor:
     """Pick where the videos run: Ray, a process pool, or this process (workers == 1)."""
     if not tasks:
-        return iter(())
+        return _inline(pipeline, job, [])
     if ray is not None:
         from facemirror.batch.ray_runner import ray_execute
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from facemirror.atomic import write_file
+from facemirror.atomic import partial_target, stale_partials, write_file
 from facemirror.batch.discover import VideoTask
-from facemirror.batch.summary import SKIPPED, VideoOutcome
+from facemirror.batch.summary import SKIPPED, SUMMARY_NAME, VideoOutcome
 from facemirror.locks import OutputLock
 from facemirror.settings import PipelineConfig
 from facemirror.video.decode import DecodeReport
@@ -125,3 +125,17 @@ def batch_lock(out_dir: Path) -> OutputLock:
     path.parent.mkdir(parents=True, exist_ok=True)
     busy = "another facemirror batch is writing into this folder {holder}; wait for it or choose another output folder"
     return OutputLock(path, out_dir, busy, [out_dir])
+
+
+def clear_stale_partials(out_dir: Path) -> list[Path]:
+    """Remove the temporary summary and done-marker files a killed batch left in ``out_dir``; returns them.
+
+    Call only while holding :func:`batch_lock`: then no other batch can be writing them.
+    """
+    stale = stale_partials([out_dir / SUMMARY_NAME])
+    markers = out_dir / MARKER_DIR
+    if markers.is_dir():
+        stale += sorted(p for p in markers.rglob(".*") if p.is_file() and partial_target(p) is not None)
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

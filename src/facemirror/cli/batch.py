@@ -8,10 +8,18 @@ from typing import Any
 import click
 
 from facemirror.batch import INPUT_EXTENSIONS, RayOptions, run_many
+from facemirror.batch.discover import normalize_extensions
 from facemirror.batch.worker import JOBS
 from facemirror.cli.options import AU_MODEL, pipeline_options, pop_pipeline_config
 from facemirror.cli.paths import input_folder, output_folder
 from facemirror.pipeline import Pipeline
+
+
+def _extensions(_: click.Context, __: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return normalize_extensions(value)
+    except ValueError as exc:  # `--ext .`
+        raise click.BadParameter(f"{exc}, got {' '.join(value)!r}") from exc
 
 
 @click.command("batch")
@@ -30,6 +38,7 @@ from facemirror.pipeline import Pipeline
     "extensions",
     multiple=True,
     default=INPUT_EXTENSIONS,
+    callback=_extensions,
     show_default=True,
     help="Video or photo file extension, case-insensitive (repeat for several).",
 )
@@ -43,9 +52,19 @@ from facemirror.pipeline import Pipeline
 )
 @click.option("--ray", "use_ray", is_flag=True, help="Run each video as a Ray task (RAY_ADDRESS, else a local Ray).")
 @click.option("--ray-address", help="Ray cluster to use ('auto' = the one this machine joined); implies --ray.")
-@click.option("--ray-cpus", type=float, default=2.0, show_default=True, help="CPUs reserved per video on Ray.")
-@click.option("--ray-gpus", type=float, default=0.0, show_default=True, help="GPUs reserved per video on Ray.")
-@click.option("--ray-retries", type=int, default=3, show_default=True, help="Retries when a Ray worker dies.")
+@click.option(
+    "--ray-cpus",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="CPUs reserved per video on Ray.",
+)
+@click.option(
+    "--ray-gpus", type=click.FloatRange(min=0), default=0.0, show_default=True, help="GPUs reserved per video on Ray."
+)
+@click.option(
+    "--ray-retries", type=click.IntRange(min=0), default=3, show_default=True, help="Retries when a Ray worker dies."
+)
 @click.option(
     "--profile", is_flag=True, help="Write each video's profile (where the time went) as <stem>.profile.txt/.json."
 )

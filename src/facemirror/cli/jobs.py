@@ -12,6 +12,7 @@ from facemirror.cli.options import (
     BACKEND,
     FACE,
     HEATMAP,
+    SELFIE,
     THREADS,
     aus_options,
     measure_options,
@@ -112,7 +113,7 @@ def aus_cmd(ctx: click.Context, video: Path, out_dir: Path | None, au_model: str
 @FACE
 @BACKEND
 @THREADS
-@click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides.")
+@SELFIE
 @measure_options
 @_PROFILE
 @click.pass_context

@@ -23,9 +23,11 @@ BACKEND = click.option(
 #: ``--threads``: inference threads of every engine
 THREADS = click.option(
     "--threads",
-    type=int,
+    type=click.IntRange(min=1),
     help="Inference threads per network (default: half the cores; the face and AU networks run at once).",
 )
+#: ``--selfie``: every command that knows the subject's sides
+SELFIE = click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides.")
 FACE = click.option(
     "--face",
     type=click.Choice(list(FACE_TRACKERS)),
@@ -105,11 +107,11 @@ _OPTIONS = (
     BACKEND,
     THREADS,
     *_TRACKING,
-    click.option("--selfie", is_flag=True, help="The recording is mirrored (front camera app): swap the sides."),
+    SELFIE,
     click.option(
         "--hold",
         "hold_seconds",
-        type=float,
+        type=click.FloatRange(min=0),
         default=0.5,
         show_default=True,
         help="Hold the midline this long when the face is lost (s).",
@@ -149,7 +151,19 @@ def aus_options(command: F) -> F:
 
 
 def pop_pipeline_config(params: dict[str, Any], au_model: str = "auto") -> PipelineConfig:
-    """Take the values of :func:`pipeline_options` (or :func:`aus_options`) out of ``params`` as a PipelineConfig."""
+    """Take the values of :func:`pipeline_options` (or :func:`aus_options`) out of ``params`` as a PipelineConfig.
+
+    A combination the settings refuse (``--face-box`` with ``--face-index``) is a usage error, not a traceback.
+    """
+    if params.get("face_box") is not None and params.get("face_index") is not None:
+        raise click.UsageError("give --face-box or --face-index, not both", click.get_current_context(silent=True))
+    try:
+        return _pipeline_config(params, au_model)
+    except ValueError as exc:
+        raise click.UsageError(str(exc), click.get_current_context(silent=True)) from exc
+
+
+def _pipeline_config(params: dict[str, Any], au_model: str) -> PipelineConfig:
     backend = params.pop("backend")
     return PipelineConfig(
         face=params.pop("face"),

@@ -103,9 +103,9 @@ class PacketDecoder:
 
     Iterate it once. Afterwards :meth:`report` says what was lost.
     ``read_error`` is set when the container itself could not be read on (the
-    rest of the file is unreachable); ``decode_errors`` counts the packets the
-    decoder rejected. The decoder is flushed once, at the end, so the frames it
-    still holds come out too.
+    rest of the file is unreachable); ``first_error`` is the decoder's message for
+    the first packet it rejected. The decoder is flushed once, at the end, so the
+    frames it still holds come out too.
     """
 
     def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> None:
@@ -118,7 +118,6 @@ class PacketDecoder:
         self.earliest_pts: int | None = None
         #: frames that came out without a pts: then losses cannot be told by time and none are claimed
         self.untimed = 0
-        self.decode_errors = 0
         self.first_error = ""
         self.read_error = ""
         self._flushed = False
@@ -143,7 +142,7 @@ class PacketDecoder:
             self.earliest_pts = packet.pts
 
     def _decode(self, packet: av.packet.Packet | None) -> Iterator[av.video.frame.VideoFrame]:
-        """Decode one packet (None: flush, once); a rejected packet is counted and skipped."""
+        """Decode one packet (None: flush, once); a rejected packet is skipped (its frames count as lost)."""
         if packet is None:
             if self._flushed:
                 return
@@ -151,7 +150,6 @@ class PacketDecoder:
         try:
             frames = self._stream.decode(packet)
         except av.error.FFmpegError as exc:
-            self.decode_errors += 1
             self.first_error = self.first_error or exc.strerror or str(exc)
             return
         for frame in frames:
