@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,6 +20,17 @@ class Brightness(AUModel):
 
     def predict(self, items: list[np.ndarray]) -> AUPrediction:
         return AUPrediction({"brightness": np.array([[float(c.mean())] for c in items])}, dict(self.labels))
+
+
+class ScaledBrightness(Brightness):
+    """Brightness passed through a function the researcher gives (a part that holds a function)."""
+
+    def __init__(self, scale: Callable[[float], float]) -> None:
+        self.scale = scale
+
+    def predict(self, items: list[np.ndarray]) -> AUPrediction:
+        values = np.array([[self.scale(float(c.mean()))] for c in items])
+        return AUPrediction({"brightness": values}, dict(self.labels))
 
 
 #: a six-point layout a tracker declares: eyes and mouth corners in mirror pairs (subject's left first), nose and chin

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from batch_fixtures import CLIP_FRAMES, FAST, face_clip, make_input_tree
-from custom_parts import Brightness
+from custom_parts import Brightness, ScaledBrightness
 from facemirror import Pipeline
 from facemirror.batch import discover, run_many, runner
 from facemirror.batch.discover import plan
@@ -354,3 +354,43 @@ def test_a_class_from_a_notebook_is_refused_with_what_to_do(
         run_many(pipeline, in_dir, tmp_path / "out", job="aus", workers=2, progress=False)
     result = run_many(pipeline, in_dir, tmp_path / "out", job="aus", workers=1, progress=False)
     assert result.ok and result.counts == {"done": 2}
+
+
+def test_a_part_the_workers_do_not_know_fails_each_video_with_why(tmp_path: Path, clip: Path) -> None:
+    """A name registered only in this process (as in a notebook) is unknown in a spawned worker: each video fails
+    saying so, instead of a broken pool that reads like running out of memory."""
+    from facemirror import registry
+
+    registry.register_au_model("brightness-here-only", lambda runtime: Brightness())
+    try:
+        in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])
+        pipeline = Pipeline(au_model="brightness-here-only", outputs=FAST.outputs, progress=False)
+        result = run_many(pipeline, in_dir, tmp_path / "out", job="aus", workers=2, progress=False)
+    finally:
+        registry.AU_MODELS.pop("brightness-here-only")
+    assert result.counts == {"failed": 2}
+    for outcome in result.outcomes:
+        assert outcome.error.startswith("a worker process could not build the pipeline: ")
+        assert "unknown AU model 'brightness-here-only'" in outcome.error and "BrokenProcessPool" not in outcome.error
+
+
+def test_a_notebook_function_or_pipeline_class_is_refused_too(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main = sys.modules["__main__"]
+    monkeypatch.delattr(main, "__file__", raising=False)  # a notebook's __main__
+
+    def notebook_scale(x: float) -> float:
+        return 2 * x
+
+    notebook_scale.__module__, notebook_scale.__qualname__ = "__main__", "notebook_scale"
+    monkeypatch.setattr(main, "notebook_scale", notebook_scale, raising=False)
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "b.mp4"])  # two videos: two workers
+    holding_a_function = Pipeline(au_model=ScaledBrightness(notebook_scale), outputs=FAST.outputs, progress=False)
+    with pytest.raises(BatchError, match=r"uses notebook_scale, defined in a notebook"):
+        run_many(holding_a_function, in_dir, tmp_path / "out", job="aus", workers=2, progress=False)
+
+    NotebookPipeline = type("NotebookPipeline", (Pipeline,), {"__module__": "__main__"})
+    monkeypatch.setattr(main, "NotebookPipeline", NotebookPipeline, raising=False)
+    with pytest.raises(BatchError, match=r"uses NotebookPipeline, defined in a notebook"):
+        run_many(NotebookPipeline(outputs=FAST.outputs, progress=False), in_dir, tmp_path / "out", workers=2)

@@ -21,6 +21,7 @@ import logging
 import pickle
 import sys
 import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,6 +83,8 @@ class PipelineRecipe:
     def of(cls, pipeline: BatchPipeline, threads: int | None = None) -> PipelineRecipe:
         """The recipe of ``pipeline``; a BatchError when it holds instances that cannot be pickled."""
         kind = type(pipeline)
+        if _is_interactive(kind):
+            raise BatchError(_interactive_error({kind.__qualname__}))
         if pipeline.built_from_names:
             return cls(kind, config=pipeline.config.to_dict(), threads=threads, profile=pipeline.profile)
         buffer = io.BytesIO()
@@ -96,11 +99,7 @@ class PipelineRecipe:
                 "or register them by name (facemirror.registry)"
             ) from exc
         if pickler.interactive:
-            raise BatchError(
-                f"this pipeline uses {', '.join(sorted(pickler.interactive))}, defined in a notebook or an "
-                "interactive session, which worker processes cannot import; put the class in a .py module and "
-                "import it from there, or run the batch with workers=1"
-            )
+            raise BatchError(_interactive_error(pickler.interactive))
         pickled = buffer.getvalue()
         return cls(kind, pickled=pickled, threads=threads, profile=pipeline.profile)
 
@@ -123,23 +122,38 @@ class PipelineRecipe:
         return json.dumps([kind, self.config, self.pickled.hex() if self.pickled else None, self.threads, self.profile])
 
 
+def _is_interactive(obj: object) -> bool:
+    """Whether ``obj`` (a class or function) was defined in an interactive ``__main__`` (a notebook or a REPL): it
+    pickles by name, but a worker process has no such module to find it in."""
+    if not isinstance(obj, (type, types.FunctionType)) or getattr(obj, "__module__", None) != "__main__":
+        return False
+    return getattr(sys.modules.get("__main__"), "__file__", None) is None
+
+
+def _interactive_error(names: set[str]) -> str:
+    return (
+        f"this pipeline uses {', '.join(sorted(names))}, defined in a notebook or an interactive session, which "
+        "worker processes cannot import; put it in a .py module and import it from there, or run the batch with "
+        "workers=1"
+    )
+
+
 class _Pickler(pickle.Pickler):
-    """``pickle.dumps`` that also notes the classes and functions defined in an interactive ``__main__`` (a notebook
-    or a REPL): they pickle by name, but a worker process has no such module to find them in."""
+    """``pickle.dumps`` that also notes the classes and functions defined in an interactive ``__main__``."""
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file)
-        main = sys.modules.get("__main__")
-        self._main_is_interactive = getattr(main, "__file__", None) is None
         self.interactive: set[str] = set()
 
     def reducer_override(self, obj: Any) -> Any:
-        if self._main_is_interactive and isinstance(obj, type) and obj.__module__ == "__main__":
+        if _is_interactive(obj):
             self.interactive.add(obj.__qualname__)
         return NotImplemented
 
 
 _pipelines: dict[str, BatchPipeline] = {}
+#: recipe key -> why this process could not build its pipeline (each of its videos fails with it)
+_unbuildable: dict[str, str] = {}
 
 
 def worker_pipeline(recipe: PipelineRecipe) -> BatchPipeline:
@@ -150,13 +164,25 @@ def worker_pipeline(recipe: PipelineRecipe) -> BatchPipeline:
 
 
 def init_worker(recipe: PipelineRecipe) -> None:
-    """Process-pool initializer: build the worker's Pipeline before its first video."""
-    worker_pipeline(recipe)
+    """Process-pool initializer: build the worker's Pipeline before its first video.
+
+    A failure is kept, not raised: raised here it would break the whole pool, and every video would read as a
+    crashed worker instead of saying what is wrong.
+    """
+    try:
+        worker_pipeline(recipe)
+    except Exception as exc:
+        log.debug("the worker could not build its pipeline", exc_info=True)
+        _unbuildable[recipe.key] = f"a worker process could not build the pipeline: {error_message(exc)}"
 
 
 def process_in_worker(recipe: PipelineRecipe, job: str, task: VideoTask) -> VideoOutcome:
-    """Pool/Ray entry point: ``job`` on ``task`` with this process's Pipeline."""
-    return run_job(worker_pipeline(recipe), job, task)
+    """Pool/Ray entry point: ``job`` on ``task`` with this process's Pipeline (built here on a Ray worker)."""
+    if recipe.key not in _pipelines and recipe.key not in _unbuildable:
+        init_worker(recipe)
+    if recipe.key in _unbuildable:
+        return VideoOutcome(task.rel, FAILED, error=_unbuildable[recipe.key])
+    return run_job(_pipelines[recipe.key], job, task)
 
 
 def run_job(pipeline: BatchPipeline, job: str, task: VideoTask) -> VideoOutcome:
