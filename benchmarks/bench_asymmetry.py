@@ -247,7 +247,7 @@ def cost(truth: Truth, marks: Landmarks, methods: dict[str, FlowMethod], repeat:
     The steps take turns, ``repeat`` rounds after an untimed one, so a change in the machine's load
     falls on all of them alike; each gets its median.
     """
-    from facemirror.models.facemesh_topology import LEFT_RIGHT_PAIRS
+    from facemirror.layouts.mediapipe_topology import LEFT_RIGHT_PAIRS
 
     feature = FEATURES["mouth corner"]
     down = truth.midline.direction
