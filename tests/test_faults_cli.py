@@ -170,6 +170,26 @@ def test_two_runs_on_the_same_outputs_one_finishes_the_other_is_told_at_once(tmp
     assert not [f for f in files(out) if f.startswith(".")]
 
 
+def test_a_killed_run_leaves_nothing_that_a_later_job_of_another_kind_keeps(tmp_path: Path) -> None:
+    """kill -9 cannot clean up; the next job on the same video and folder, whatever it writes, removes what the
+    killed one left (it holds the video's lock, so nobody else can be writing those files)."""
+    video, out = shared_media("face_noface.mov"), tmp_path / "out"
+    job = start("-q", "run", video, "-o", out, "--quality", "fast")
+    deadline = time.monotonic() + 120
+    while not any(".partial." in f for f in (files(out) if out.exists() else set())):
+        assert time.monotonic() < deadline and job.poll() is None, "the run never started writing"
+        time.sleep(0.05)
+    job.kill()
+    job.communicate(timeout=60)
+    assert any(".partial." in f for f in files(out))  # what a killed job leaves
+    done = facemirror("-q", "measure", video, "-o", out, "--no-flow")
+    assert done.returncode == 0, done.stderr
+    assert not [f for f in files(out) if f.startswith(".")], files(out)
+    assert {f for f in files(out) if not f.endswith(".json")} == {
+        f"face_noface_{name}" for name in ("measures.csv", "blinks.csv", "summary.csv")
+    }
+
+
 def test_a_second_batch_on_the_same_folder_fails_at_once(tmp_path: Path) -> None:
     clip = face_clip(tmp_path / "clip.mp4")
     names = [f"v{i}.mp4" for i in range(8)]

@@ -144,21 +144,25 @@ def job_lock(outputs: Sequence[str | Path], stem: str) -> OutputLock:
 
 
 @contextlib.contextmanager
-def locked_outputs(outputs: Iterable[str | Path], stem: str) -> Iterator[OutputGroup]:
+def locked_outputs(
+    outputs: Iterable[str | Path], stem: str, family: Iterable[str | Path] = ()
+) -> Iterator[OutputGroup]:
     """Hold the lock on the video ``stem``'s outputs and yield the :class:`OutputGroup` its writers join.
 
     Creates the outputs' folder if needed. Raises :class:`OutputBusyError` at
     once when another process holds the outputs.
-    Temporary files that an interrupted earlier job left for these outputs
-    (or their ``.json`` sidecars) are removed first: while the lock is held,
-    nobody else can be writing them. Leaving the block normally commits the
-    group (every output appears); an exception aborts it (none does).
+    Temporary files that an interrupted earlier job left for these outputs,
+    or for ``family`` (every file any job writes for this stem here: a killed
+    ``run`` followed by a ``measure``), and their ``.json`` sidecars, are
+    removed first: while the lock is held, nobody else can be writing them.
+    Leaving the block normally commits the group (every output appears); an
+    exception aborts it (none does).
     """
     paths = [Path(p) for p in outputs]
     lock = job_lock(paths, stem)
     check_writable_dir(lock.path.parent)
     with lock:
-        for stale in stale_partials(paths):
+        for stale in stale_partials([*paths, *(Path(p) for p in family)]):
             log.info("%s: removing a temporary file left by an interrupted job", stale)
             stale.unlink(missing_ok=True)
         with OutputGroup() as group:

@@ -117,6 +117,18 @@ def eye_and_summary_paths(out_dir: Path, stem: str) -> dict[str, Path]:
     }
 
 
+def stem_family(out_dir: Path, stem: str) -> list[Path]:
+    """Every file any job may write for ``stem`` in ``out_dir`` (videos or pictures, AU CSV, profile), so the job
+    holding the stem's lock can remove what a killed job of another kind left there."""
+    return [
+        *output_paths(out_dir, stem).values(),
+        *output_paths(out_dir, stem, photo=True).values(),
+        out_dir / f"{stem}.csv",
+        out_dir / f"{stem}.profile.txt",
+        out_dir / f"{stem}.profile.json",
+    ]
+
+
 #: what each mirror-stage job writes (keys of :func:`output_paths`)
 JOB_OUTPUTS = {
     "mirror": ("left", "right", "debug", "midline_csv"),
@@ -335,7 +347,7 @@ class Pipeline:
             if photo:  # a photo has no blinks
                 del paths["blinks_csv"]
             columns = au_columns(model, openface=self.outputs.openface_columns)
-            with locked_outputs(paths.values(), csv_file.stem) as group:
+            with locked_outputs(paths.values(), csv_file.stem, stem_family(csv_file.parent, csv_file.stem)) as group:
                 writer = group.add(AUCsvWriter(csv_file, columns))
                 # the face stage has time to spare for AU preprocessing; the AU thread then only runs the network
                 extractor = self._extractor({"csv": writer}, model, times, preprocess_on_add=True)
@@ -444,7 +456,7 @@ class Pipeline:
                 else None
             )
             eyes = EyeSeries(float(info.fps), self.selfie, self.measures) if measured else None
-            with locked_outputs(paths.values(), video.stem) as group:
+            with locked_outputs(paths.values(), video.stem, stem_family(folder, video.stem)) as group:
                 with self._mirror_outputs(group, paths, info, model, recorder, times, yuv=reader.yuv) as targets:
                     # the mirror stage is busy: AU preprocessing runs on the AU thread
                     sink = MirrorSink(targets, info, self.mirroring, self.outputs, self.selfie, times)
