@@ -22,6 +22,23 @@ def local_ray() -> Iterator[None]:
     ray.shutdown()
 
 
+def test_no_cluster_at_the_address_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--ray-address auto with no cluster running printed Ray's whole ConnectionError traceback."""
+    assert not ray.is_initialized()  # runs before the module's local Ray starts
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "no-ray"))  # where Ray looks for the cluster this machine joined
+    clip = face_clip(tmp_path / "face.mp4")
+    in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "batch", str(in_dir), str(tmp_path / "out"), "--ray-address", "auto"])
+    assert exit_info.value.code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("facemirror: error: cannot connect to the Ray cluster at auto: ")
+    assert not ray.is_initialized()
+
+
 def test_ray_tasks_process_videos_report_failures_and_resume(local_ray: None, tmp_path: Path) -> None:
     clip = face_clip(tmp_path / "face.mp4")
     in_dir = make_input_tree(tmp_path / "in", clip, ["a.mp4", "sub/b.mp4"], ["sub/bad.mp4"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from facemirror.batch.discover import VideoTask
 from facemirror.batch.summary import FAILED, VideoOutcome
 from facemirror.batch.worker import PipelineRecipe, process_in_worker
+from facemirror.errors import BatchError
 from facemirror.optional import require
 
 
@@ -40,7 +41,11 @@ def ray_execute(
     ray = require("ray", "facemirror batch --ray")
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=ray_options.address, include_dashboard=False)
+        try:
+            ray.init(address=ray_options.address, include_dashboard=False)
+        except ConnectionError as exc:  # no cluster at that address: Ray's own message says which
+            where = ray_options.address or "RAY_ADDRESS"
+            raise BatchError(f"cannot connect to the Ray cluster at {where}: {exc}") from exc
     remote = ray.remote(
         num_cpus=ray_options.num_cpus,
         num_gpus=ray_options.num_gpus,
