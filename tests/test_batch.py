@@ -233,6 +233,13 @@ def test_resume_skips_finished_videos_and_redoes_changed_ones(
     result = run_many(FAST, in_dir, out, job="mirror", recursive=True, force=True, workers=1, progress=False)
     assert result.counts == {"done": 2}
 
+    # asked for a profile now: the videos done without one are redone with it, then skipped
+    profiling = Pipeline.from_config(FAST, progress=False, profile=True)
+    result = run_many(profiling, in_dir, out, job="mirror", recursive=True, workers=1, progress=False)
+    assert result.counts == {"done": 2} and (out / "a" / "a.profile.txt").is_file()
+    result = run_many(profiling, in_dir, out, job="mirror", recursive=True, workers=1, progress=False)
+    assert result.counts == {"skipped": 2}
+
 
 class Interrupting(FaceTracker):
     """The embedded tracker, with a Ctrl-C after ``after`` frames (None: never)."""

@@ -120,7 +120,7 @@ def run_batch(
                 log.warning("%s failed: %s", task.rel, error)
                 book.add(VideoOutcome(task.rel, FAILED, error=error))
                 continue
-            done = None if force else find_done(out, task, job, config, stamp)
+            done = None if force else find_done(out, task, job, config, stamp, pipeline.profile)
             if done is not None:
                 book.add(done)
             else:

@@ -89,9 +89,15 @@ def write_done(
 
 
 def find_done(
-    out_dir: Path, task: VideoTask, job: str, config: PipelineConfig, stamp: Mapping[str, Any]
+    out_dir: Path,
+    task: VideoTask,
+    job: str,
+    config: PipelineConfig,
+    stamp: Mapping[str, Any],
+    profile: bool = False,
 ) -> VideoOutcome | None:
-    """A ``skipped`` outcome if ``task`` was done before with this input, job and configuration, outputs intact."""
+    """A ``skipped`` outcome if ``task`` was done before with this input, job and configuration, outputs intact
+    (and, when this batch profiles, with its profile)."""
     try:
         record = json.loads(marker_path(out_dir, task).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -99,6 +105,8 @@ def find_done(
     if record.get("fingerprint") != dict(stamp) or record.get("job") != job:
         return None
     if record.get("config") != recorded_config(config):
+        return None
+    if profile and "profile" not in record.get("outputs", {}):
         return None
     outputs = {}
     for name, entry in record.get("outputs", {}).items():
