@@ -18,9 +18,9 @@ import dataclasses
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm import tqdm
 
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from facemirror.batch.summary import BatchResult
 
 log = logging.getLogger(__name__)
+#: the kind of result a job returns
+ResultT = TypeVar("ResultT", bound=JobResult)
 
 __all__ = [
     "QUALITY",
@@ -356,23 +358,8 @@ class Pipeline:
                 frames, sources = self._stream(reader, info, stage, AUSink(extractor), eyes)
                 _check_some_face(video, frames, sources)
                 group.finish()
-                result = AUResult(
-                    video,
-                    paths,
-                    frames,
-                    dict(sources),
-                    {},
-                    self._engines(tracker, model),
-                    times.as_dict(),
-                    info,
-                    name,
-                    reason,
-                    threads=times.threads(),
-                    face=tracker.name,
-                    face_report={**tracker.report(), "face_size": stage.face_size()},
-                    au_columns=column_sources(model, **_landmark_columns(tracker.layout)),
-                    decode=reader.decode_report,
-                )
+                result = self._result(AUResult, video, paths, frames, sources, times, reader, stage, tracker, model)
+                result.au_model, result.au_model_reason = name, reason
                 self._summarise(group, paths, result, eyes)
                 self._finish(result, self._provenance(result, tracker, model), group)
         return result
@@ -406,6 +393,36 @@ class Pipeline:
             sink.cancel()
             raise
         return frames, sources
+
+    def _result(
+        self,
+        kind: type[ResultT],
+        video: Path,
+        paths: dict[str, Path],
+        frames: int,
+        sources: Mapping[str, int],
+        times: StageTimes,
+        reader: PhotoReader | VideoReader,
+        stage: FaceStage,
+        tracker: FaceTracker,
+        model: AUModel | None,
+    ) -> ResultT:
+        """What every job returns about its video, its face and the parts that ran (the job adds its own)."""
+        return kind(
+            input=video,
+            outputs=dict(paths),
+            frames=frames,
+            landmark_sources=dict(sources),
+            statuses={},
+            engines=self._engines(tracker, model),
+            timings=times.as_dict(),
+            video=reader.info,
+            threads=times.threads(),
+            face=tracker.name,
+            face_report={**tracker.report(), "face_size": stage.face_size()},
+            au_columns=column_sources(model, **_landmark_columns(tracker.layout)) if model is not None else {},
+            decode=reader.decode_report,
+        )
 
     def _extractor(
         self, writers: dict[str, AUCsvWriter], model: AUModel, times: StageTimes, preprocess_on_add: bool
@@ -464,25 +481,12 @@ class Pipeline:
                     frames, sources = self._stream(reader, info, stage, sink, eyes)
                     _check_some_face(video, frames, sources)
                 left = targets.writers.get("left")
-                result = MirrorResult(
-                    video,
-                    dict(paths),
-                    frames,
-                    dict(sources),
-                    dict(sink.statuses),
-                    self._engines(tracker, model),
-                    times.as_dict(),
-                    info,
-                    au[1] if au is not None else None,
-                    au[2] if au is not None else "",
-                    left.encoder if left is not None else "",
-                    left.encoder_report if left is not None else {},
-                    threads=times.threads(),
-                    face=tracker.name,
-                    face_report={**tracker.report(), "face_size": stage.face_size()},
-                    au_columns=column_sources(model, **_landmark_columns(tracker.layout)) if model is not None else {},
-                    decode=reader.decode_report,
-                )
+                result = self._result(MirrorResult, video, paths, frames, sources, times, reader, stage, tracker, model)
+                result.statuses = dict(sink.statuses)
+                if au is not None:
+                    result.au_model, result.au_model_reason = au[1], au[2]
+                if left is not None:
+                    result.encoder, result.encoder_skipped = left.encoder, left.encoder_report
                 aus = None
                 if eyes is not None:
                     result.measures = recorder.finish() if recorder is not None else None
