@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -79,6 +80,24 @@ def test_info_cli_text_and_json(tmp_path) -> None:
     assert data["fps"] == "30000/1001"
     assert (data["width"], data["height"], data["rotation"]) == (48, 64, 90)
     assert data["has_audio"] is True and data["frame_count"] == 5
+
+
+def test_info_faces_reports_where_the_face_is_found_and_its_width() -> None:
+    """Issue 17: `facemirror info --faces` says in how many frames the subject is found, and the face width range."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "single_face.mp4"
+    runner = CliRunner()
+    text = runner.invoke(cli, ["-q", "info", str(example), "--faces"])
+    assert text.exit_code == 0, text.output
+    assert "faces:      found in 72 of 72 frames (mediapipe)" in text.output
+    width = next(line for line in text.output.splitlines() if line.startswith("face width: "))
+    low, high = (float(v) for v in width.split()[2].split("-"))
+    assert 140 <= low <= high <= 160 and "less precise" not in width  # the example's face is ~150 px wide
+    group = runner.invoke(cli, ["-q", "info", str(shared_media("multi_face.jpg")), "--faces", "--json"])
+    assert group.exit_code == 0, group.output
+    faces = json.loads(group.output)["faces"]
+    assert faces["frames"] == faces["frames_with_face"] == 1 and faces["faces_seen"] >= 3
+    assert faces["face_size"]["small"] == (faces["face_size"]["median_px"] < 100)
+    assert not (example.parent / "single_face_facemirror").exists()  # nothing written
 
 
 @pytest.mark.parametrize("name", sorted(FFPROBE))

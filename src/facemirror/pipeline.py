@@ -332,6 +332,30 @@ class Pipeline:
         """
         return self._mirror_job("measure", Path(video), out_dir)
 
+    def scan_faces(self, video: str | Path) -> dict[str, Any]:
+        """Where the face tracker finds the subject in ``video``, writing nothing: the frames with a face, the face's
+        width range (and whether it is small enough that numbers are less precise), and the faces seen.
+
+        What ``facemirror info --faces`` prints; a quick check of a recording before a long job.
+        """
+        video = Path(video)
+        tracker = self.face_tracker.for_job(needs_midline=False)
+        stage = FaceStage(tracker, StageTimes(), midline=False)
+        frames = found = 0
+        with (PhotoReader if is_photo(video) else VideoReader)(video) as reader:
+            for frame in self._progress(reader, reader.info):
+                frames += 1
+                found += stage(frame).face is not None
+            decode = reader.decode_report
+        return {
+            "face": tracker.name,
+            "frames": frames,
+            "frames_with_face": found,
+            "face_size": stage.face_size(),
+            **tracker.report(),
+            **({"damaged_input": decode.describe()} if decode is not None and decode.damaged else {}),
+        }
+
     def extract_aus(
         self, video: str | Path, csv_path: str | Path | None = None, au_model: str | AUModel | None = None
     ) -> AUResult:

@@ -10,7 +10,7 @@ import click
 from facemirror.batch import INPUT_EXTENSIONS, RayOptions, run_many
 from facemirror.batch.discover import normalize_extensions
 from facemirror.batch.worker import JOBS
-from facemirror.cli.options import AU_MODEL, pipeline_options, pop_pipeline_config
+from facemirror.cli.options import AU_MODEL, is_quiet, pipeline_options, pop_pipeline_config
 from facemirror.cli.paths import input_folder, output_folder
 from facemirror.pipeline import Pipeline
 
@@ -96,7 +96,7 @@ def batch_cmd(
     fails is listed in the summary and the others go on; the exit code is 1
     when any video failed.
     """
-    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    quiet = is_quiet(ctx)
     ray = None
     if use_ray or ray_address:
         ray = RayOptions(address=ray_address, num_cpus=ray_cpus, num_gpus=ray_gpus, max_retries=ray_retries)

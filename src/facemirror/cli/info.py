@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import click
 
+from facemirror.cli.options import is_quiet
 from facemirror.video.probe import VideoInfo, probe
 
 
@@ -39,10 +41,38 @@ def _ratio(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
+def format_faces(faces: dict[str, Any]) -> str:
+    """The face scan's lines: in how many frames the subject was found, their face's width, the faces seen."""
+    lines = [f"faces:      found in {faces['frames_with_face']} of {faces['frames']} frames ({faces['face']})"]
+    size = faces["face_size"]
+    if size:
+        small = f"; under {size['small_below_px']:g} px: numbers are less precise" if size["small"] else ""
+        lines.append(f"face width: {size['min_px']:.0f}-{size['max_px']:.0f} px, median {size['median_px']:.0f}{small}")
+    if faces.get("faces_seen", 0) > 1:
+        lines.append(f"people:     up to {faces['faces_seen']} faces in view; following {faces['primary_face_rule']}")
+    if "damaged_input" in faces:
+        lines.append(f"damaged:    {faces['damaged_input']}")
+    return "\n".join(lines)
+
+
 @click.command("info")
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as a JSON object.")
-def info_cmd(video: Path, as_json: bool) -> None:
+@click.option(
+    "--faces",
+    is_flag=True,
+    help="Also run the embedded face tracker over the video (nothing is written): frames with a face, face width.",
+)
+@click.pass_context
+def info_cmd(ctx: click.Context, video: Path, as_json: bool, faces: bool) -> None:
     """Print what VIDEO holds: size, rotation, exact frame rate, frame count, duration, codecs, audio."""
     info = probe(video)
-    click.echo(json.dumps(info.to_dict(), indent=2) if as_json else format_info(info))
+    scan = None
+    if faces:
+        from facemirror.pipeline import Pipeline
+
+        scan = Pipeline(progress=not is_quiet(ctx)).scan_faces(video)
+    if as_json:
+        click.echo(json.dumps({**info.to_dict(), **({"faces": scan} if scan is not None else {})}, indent=2))
+    else:
+        click.echo(format_info(info) + (f"\n{format_faces(scan)}" if scan is not None else ""))

@@ -15,6 +15,7 @@ from facemirror.cli.options import (
     SELFIE,
     THREADS,
     aus_options,
+    is_quiet,
     measure_options,
     pipeline_options,
     pop_pipeline_config,
@@ -36,18 +37,14 @@ _PROFILE = click.option(
 )
 
 
-def _quiet(ctx: click.Context) -> bool:
-    return bool(ctx.obj and ctx.obj.get("quiet"))
-
-
 def _pipeline(ctx: click.Context, params: dict[str, Any], au_model: str = "auto", profile: bool = False) -> Pipeline:
     config = pop_pipeline_config(params, au_model)
-    return Pipeline.from_config(config, progress=not _quiet(ctx), profile=profile)
+    return Pipeline.from_config(config, progress=not is_quiet(ctx), profile=profile)
 
 
 def _report(ctx: click.Context, result: JobResult, profile: bool) -> None:
     """Print the job's summary unless --quiet, and its profile when --profile asked for it."""
-    if not _quiet(ctx):
+    if not is_quiet(ctx):
         click.echo(result.summary())
     if profile:
         click.echo(profile_report(result))

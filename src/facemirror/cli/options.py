@@ -50,6 +50,11 @@ COLUMNS = click.option(
 )
 
 
+def is_quiet(ctx: click.Context) -> bool:
+    """Whether the top-level ``--quiet`` was given (only errors; no progress bars)."""
+    return bool(ctx.obj and ctx.obj.get("quiet"))
+
+
 def _face_box(_: click.Context, __: click.Parameter, value: str | None) -> tuple[float, ...] | None:
     if value is None:
         return None
